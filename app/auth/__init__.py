@@ -1,0 +1,1 @@
+"""Users, bearer tokens, roles, partner API keys and the audit log."""

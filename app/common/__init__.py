@@ -1,0 +1,1 @@
+"""Small pieces shared by every domain: ids, time, pagination, request context."""

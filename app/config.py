@@ -1,0 +1,88 @@
+"""Configuration: the only module that reads os.environ.
+
+Every setting has a documented environment variable (see README.md and deploy/.env.example).
+Production refuses to start without the secrets it cannot guess.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = ROOT / "instance"
+ENVIRONMENTS = ("development", "production", "test")
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration cannot work."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def normalize_database_url(url: str) -> str:
+    """Point plain postgres:// URLs (Heroku style) at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ if env is None else env
+    reunite_env = env.get("REUNITE_ENV", "development")
+    if reunite_env not in ENVIRONMENTS:
+        raise ConfigError(f"REUNITE_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    production = reunite_env == "production"
+
+    missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if production and not env.get(name)]
+    if missing:
+        raise ConfigError(f"production needs {', '.join(missing)} to be set")
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'reunite.db'}"
+    default_region = (env.get("DEFAULT_PHONE_REGION") or "").upper() or None
+    if default_region is not None and len(default_region) != 2:
+        raise ConfigError("DEFAULT_PHONE_REGION must be an ISO 3166-1 alpha-2 code such as US")
+
+    return {
+        "REUNITE_ENV": reunite_env,
+        # A random key outside production keeps the demo secret-free; sessions do not survive
+        # a restart, which is what a demo wants.
+        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            # Never put bound values (names, phones) into exception messages or logs.
+            "hide_parameters": True,
+            "pool_pre_ping": True,
+        },
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_BODY_BYTES", 1024 * 1024),
+        "DEFAULT_PHONE_REGION": default_region,
+        "IDEMPOTENCY_TTL_HOURS": _int(env, "IDEMPOTENCY_TTL_HOURS", 24),
+        "LOGIN_MAX_FAILURES": _int(env, "LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCKOUT_MINUTES": _int(env, "LOGIN_LOCKOUT_MINUTES", 15),
+        "TOKEN_TTL_DAYS": _int(env, "TOKEN_TTL_DAYS", 30),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        "TRUST_PROXY_HEADERS": env.get("TRUST_PROXY_HEADERS", "0") in ("1", "true", "yes"),
+        # flask-smorest: the OpenAPI document is generated from the marshmallow schemas.
+        "API_TITLE": "Reunite",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        # Served from the swagger-ui-bundle package: the docs page works without internet.
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
+        "JSON_SORT_KEYS": False,
+    }

@@ -1,0 +1,60 @@
+"""Extensions, created unbound and bound to an app in create_app()."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_migrate import Migrate
+from flask_smorest import Api as _SmorestApi
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+from app.errors import http_exception_response
+
+# Deterministic constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ErrorEnvelopeSchema(ma.Schema):
+    """The error body every endpoint returns (documented in the OpenAPI document)."""
+
+    code = ma.fields.String(metadata={"description": "Stable machine-readable error code"})
+    message = ma.fields.String(metadata={"description": "Human-readable explanation"})
+    errors = ma.fields.Dict(metadata={"description": "Per-field messages, when there are any"})
+
+
+class Api(_SmorestApi):
+    """flask-smorest Api whose HTTP errors use the project's error envelope."""
+
+    ERROR_SCHEMA = ErrorEnvelopeSchema
+
+    def handle_http_exception(self, error):
+        return http_exception_response(error)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL and a busy timeout let gunicorn workers share the embedded database."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(compare_type=True, render_as_batch=True)
+api = Api()

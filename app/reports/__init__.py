@@ -1,0 +1,1 @@
+"""Person reports (missing and found) and their PFIF-style notes."""

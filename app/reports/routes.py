@@ -1,0 +1,203 @@
+"""Reports API: public submission and status check; everything else needs a token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.auth import service as auth_service
+from app.auth.context import BEARER_SECURITY, audit, current_principal, require
+from app.auth.principal import Principal
+from app.auth.schemas import AuditPageSchema
+from app.common.idempotency import transactional
+from app.common.pagination import PageArgsSchema, decode_cursor, page_of
+from app.errors import Forbidden
+from app.reports import service
+from app.reports.models import Note, Report
+from app.reports.schemas import (
+    REDACTED_NOTE_FIELDS,
+    REDACTED_REPORT_FIELDS,
+    NoteInSchema,
+    NoteOutSchema,
+    NotePageSchema,
+    ReportCreatedSchema,
+    ReportDetailSchema,
+    ReportInSchema,
+    ReportListArgsSchema,
+    ReportOutSchema,
+    ReportPageSchema,
+    ReportPatchSchema,
+    StatusCheckInSchema,
+    StatusCheckOutSchema,
+)
+
+blp = Blueprint(
+    "reports", __name__, url_prefix="/api/v1/reports", description="Missing and found persons"
+)
+_REPORT_FIELDS = tuple(ReportOutSchema().fields)
+_NOTE_FIELDS = tuple(NoteOutSchema().fields)
+
+
+def _note_view(note: Note, principal: Principal) -> Note | dict[str, Any]:
+    if principal.can("reports:read_full"):
+        return note
+    return {f: getattr(note, f) for f in _NOTE_FIELDS if f not in REDACTED_NOTE_FIELDS}
+
+
+def _report_view(
+    report: Report, principal: Principal, *, with_notes: bool = False
+) -> Report | dict[str, Any]:
+    """Full for coordinators and full_read keys; without contact and location otherwise."""
+    if principal.can("reports:read_full"):
+        return report
+    view = {f: getattr(report, f) for f in _REPORT_FIELDS if f not in REDACTED_REPORT_FIELDS}
+    if report.date_of_birth:
+        view["date_of_birth"] = report.date_of_birth[:4]
+    if with_notes:
+        view["notes"] = [_note_view(note, principal) for note in report.notes]
+    return view
+
+
+def _readable_report(report_id: str, principal: Principal) -> Report:
+    return service.get_report(
+        report_id=report_id, include_minors=principal.can("reports:read_minors")
+    )
+
+
+@blp.route("")
+class Reports(MethodView):
+    @transactional
+    @blp.arguments(ReportInSchema)
+    @blp.response(201, ReportCreatedSchema)
+    def post(self, data):
+        """Submit a missing or found person report (public: no token needed).
+
+        Send an `Idempotency-Key` header so that a retry returns the first answer and creates
+        nothing twice.
+        """
+        principal = current_principal()
+        report = service.submit_report(data=data, created_by=principal.label)
+        audit("report.create", "report", [report.id])
+        return report, 201, {"Location": url_for("reports.ReportItem", report_id=report.id)}
+
+    @transactional
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(ReportListArgsSchema, location="query")
+    @blp.response(200, ReportPageSchema)
+    def get(self, args):
+        """List reports, newest first (coordinators and partner keys with read scope)."""
+        principal = require("reports:read")
+        rows = service.list_reports(
+            limit=args["limit"],
+            after_id=decode_cursor(args.get("cursor")),
+            kind=args.get("kind"),
+            status=args.get("status"),
+            country=args.get("country"),
+            since=args.get("since"),
+            reference=args.get("reference"),
+            include_minors=principal.can("reports:read_minors"),
+        )
+        page = page_of(rows, args["limit"])
+        audit("report.list", "report", [r.id for r in page["items"]])
+        page["items"] = [_report_view(r, principal) for r in page["items"]]
+        return page
+
+
+@blp.route("/<report_id>")
+class ReportItem(MethodView):
+    @transactional
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.response(200, ReportDetailSchema)
+    def get(self, report_id):
+        """One report with its notes."""
+        principal = require("reports:read")
+        report = _readable_report(report_id, principal)
+        audit("report.read", "report", [report.id])
+        return _report_view(report, principal, with_notes=True)
+
+    @transactional
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(ReportPatchSchema(partial=True))
+    @blp.response(200, ReportDetailSchema)
+    def patch(self, changes, report_id):
+        """Correct a report (audited with the names of the changed fields).
+
+        Partner keys with write scope may correct only the reports they submitted.
+        """
+        principal = require("reports:write")
+        report = _readable_report(report_id, principal)
+        if principal.kind == "key" and report.created_by != principal.label:
+            raise Forbidden("A partner key may correct only the reports it submitted.")
+        changed = service.update_report(report=report, changes=changes)
+        audit("report.update", "report", [report.id], details={"fields": sorted(changed)})
+        return _report_view(report, principal, with_notes=True)
+
+
+@blp.route("/<report_id>/notes")
+class ReportNotes(MethodView):
+    @transactional
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(NoteInSchema)
+    @blp.response(201, NoteOutSchema)
+    def post(self, data, report_id):
+        """Add a note: a new status, a message, a last known location."""
+        principal = require("reports:write")
+        report = _readable_report(report_id, principal)
+        note = service.add_note(report=report, data=data, created_by=principal.label)
+        audit("note.create", "report", [report.id], details={"note_id": note.id})
+        return note
+
+    @transactional
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, NotePageSchema)
+    def get(self, args, report_id):
+        """A report's notes, oldest first."""
+        principal = require("reports:read")
+        report = _readable_report(report_id, principal)
+        rows = service.list_notes(
+            report=report, limit=args["limit"], after_id=decode_cursor(args.get("cursor"))
+        )
+        audit("note.list", "report", [report.id])
+        page = page_of(rows, args["limit"])
+        page["items"] = [_note_view(n, principal) for n in page["items"]]
+        return page
+
+
+@blp.route("/<report_id>/audit")
+class ReportAudit(MethodView):
+    @transactional
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, AuditPageSchema)
+    def get(self, args, report_id):
+        """Who read or changed this report, newest first (admins only)."""
+        require("audit:read")
+        report = service.get_report(report_id=report_id)
+        rows = auth_service.list_audit(
+            subject_type="report",
+            subject_id=report.id,
+            limit=args["limit"],
+            after_id=decode_cursor(args.get("cursor")),
+        )
+        page = page_of(rows, args["limit"])
+        audit("audit.read", "report", [report.id])
+        return page
+
+
+@blp.route("/status")
+class ReportStatus(MethodView):
+    @transactional
+    @blp.arguments(StatusCheckInSchema)
+    @blp.response(200, StatusCheckOutSchema)
+    def post(self, data):
+        """Check a report's status with its reference and the reporter's phone (public).
+
+        Answers status and date only: never a name, never a location.
+        """
+        report = service.check_status(reference=data["reference"], phone=data["phone"])
+        audit("report.status_check", "report", [report.id])
+        return report

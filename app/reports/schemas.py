@@ -1,0 +1,317 @@
+"""Input and output schemas for reports and notes (the OpenAPI document is built from these)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.common.fields import Phone, Text
+from app.common.pagination import PageArgsSchema, page_schema
+from app.reports.models import KINDS, SEXES, STATUSES
+
+_AGE = re.compile(r"^\s*(\d{1,3})\s*(?:-\s*(\d{1,3})\s*)?$")
+_DOB = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+MAX_AGE = 130
+# Clocks on partner systems drift; a source_date slightly ahead of ours is not an error.
+_CLOCK_SKEW = timedelta(minutes=10)
+
+
+class Age(ma.fields.Field):
+    """PFIF age: "34" or an inclusive range "30-40" (a bare number is accepted too)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ma.ValidationError('Use a number such as "34" or a range such as "30-40".')
+        match = _AGE.match(str(value))
+        if not match:
+            raise ma.ValidationError('Use a number such as "34" or a range such as "30-40".')
+        low = int(match.group(1))
+        high = int(match.group(2)) if match.group(2) else low
+        if high > MAX_AGE:
+            raise ma.ValidationError(f"An age above {MAX_AGE} is not possible.")
+        if low > high:
+            raise ma.ValidationError("The first age of a range must not exceed the second.")
+        return str(low) if low == high else f"{low}-{high}"
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return value
+
+
+def parse_age(age: str | None) -> tuple[int, int] | None:
+    """'30-40' -> (30, 40); '34' -> (34, 34). Input is already validated."""
+    if not age:
+        return None
+    low, _, high = age.partition("-")
+    return int(low), int(high or low)
+
+
+def validate_date_of_birth(value: str) -> None:
+    """yyyy, yyyy-mm or yyyy-mm-dd; a real date, not in the future."""
+    match = _DOB.match(value)
+    if not match:
+        raise ma.ValidationError("Use yyyy, yyyy-mm or yyyy-mm-dd.")
+    year, month, day = (int(g) if g else None for g in match.groups())
+    try:
+        earliest = date(year, month or 1, day or 1)
+    except ValueError:
+        raise ma.ValidationError("This date does not exist.") from None
+    if year < 1880 or earliest > datetime.now(UTC).date():
+        raise ma.ValidationError("This date of birth is not possible.")
+
+
+class ReportInSchema(ma.Schema):
+    """A new missing or found person report."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    kind = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(KINDS),
+        metadata={"description": "missing: someone is looking for this person; found: safe here"},
+    )
+    full_name = Text(max_length=500, metadata={"description": "Name in the person's own order"})
+    given_name = Text(max_length=200)
+    family_name = Text(max_length=200)
+    alternate_names = ma.fields.List(
+        Text(max_length=200, allow_none=False),
+        validate=validate.Length(max=20),
+        metadata={"description": "Nicknames and other spellings"},
+    )
+    sex = ma.fields.String(allow_none=True, validate=validate.OneOf(SEXES))
+    date_of_birth = ma.fields.String(allow_none=True, validate=validate_date_of_birth)
+    age = Age(allow_none=True, metadata={"type": "string", "example": "30-40"})
+    is_minor = ma.fields.Boolean(
+        metadata={"description": "Set when the person is a child even if no age is known"}
+    )
+    home_street = Text(max_length=200)
+    home_neighborhood = Text(max_length=200)
+    home_city = Text(max_length=200)
+    home_state = Text(max_length=100)
+    home_postal_code = Text(max_length=20)
+    home_country = ma.fields.String(
+        allow_none=True,
+        validate=validate.Regexp(_COUNTRY, error="Use a two-letter ISO 3166-1 country code."),
+        metadata={"description": "ISO 3166-1 alpha-2, e.g. PR, MX, HT"},
+    )
+    description = Text(max_length=5000, multiline=True)
+    photo_url = ma.fields.URL(allow_none=True, schemes={"http", "https"})
+    profile_urls = ma.fields.List(
+        ma.fields.URL(schemes={"http", "https"}), validate=validate.Length(max=10)
+    )
+    last_known_location = Text(max_length=500)
+    lat = ma.fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
+    lon = ma.fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+    status = ma.fields.String(
+        allow_none=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "PFIF note status at the time of the report"},
+    )
+    author_name = Text(max_length=200)
+    author_phone = Phone()
+    author_email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
+    contact_phone = Phone()
+    language = ma.fields.String(
+        allow_none=True,
+        validate=validate.Regexp(_LANGUAGE, error="Use a language tag such as es or pt-BR."),
+    )
+    source_record_id = Text(
+        max_length=500, metadata={"description": "A partner's id, e.g. a PFIF person_record_id"}
+    )
+    source_name = Text(max_length=200)
+    source_url = ma.fields.URL(allow_none=True, schemes={"http", "https"})
+    source_date = ma.fields.AwareDateTime(allow_none=True, default_timezone=UTC)
+
+    @ma.validates_schema
+    def _check_whole(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        if ("lat" in data) != ("lon" in data) or (data.get("lat") is None) != (
+            data.get("lon") is None
+        ):
+            errors["lat"] = ["Give lat and lon together."]
+        source_date = data.get("source_date")
+        if source_date is not None and source_date > datetime.now(UTC) + _CLOCK_SKEW:
+            errors["source_date"] = ["Must not be in the future."]
+        if not kwargs.get("partial") and not _has_name_or_description(data):
+            errors["_schema"] = ["Give a name (or a nickname) or a description."]
+        if errors:
+            raise ma.ValidationError(errors)
+
+    @ma.post_load
+    def _normalize(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("home_country"):
+            data["home_country"] = data["home_country"].upper()
+        if data.get("language"):
+            data["language"] = data["language"].replace("_", "-")
+        return data
+
+
+def _has_name_or_description(data: dict[str, Any]) -> bool:
+    return any(data.get(f) for f in ("full_name", "given_name", "family_name", "description")) or (
+        bool(data.get("alternate_names"))
+    )
+
+
+class ReportPatchSchema(ReportInSchema):
+    """Corrections to a report; kind and provenance cannot change."""
+
+    class Meta:
+        unknown = ma.RAISE
+        exclude = ("kind", "source_record_id", "source_name", "source_url", "source_date")
+
+
+class ReportCreatedSchema(ma.Schema):
+    """What the submitter gets back: enough to follow up, nothing more."""
+
+    id = ma.fields.String()
+    reference = ma.fields.String(metadata={"description": "Short code to read over the phone"})
+    kind = ma.fields.String()
+    status = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime(default_timezone=UTC)
+
+
+class NoteInSchema(ma.Schema):
+    """A PFIF-style note: a status change, a message, a last known location."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    status = ma.fields.String(allow_none=True, validate=validate.OneOf(STATUSES))
+    text = Text(max_length=5000, multiline=True, required=True, allow_none=False)
+    author_name = Text(max_length=200)
+    author_phone = Phone()
+    author_email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
+    author_made_contact = ma.fields.Boolean(allow_none=True)
+    last_known_location = Text(max_length=500)
+    photo_url = ma.fields.URL(allow_none=True, schemes={"http", "https"})
+    source_record_id = Text(max_length=500)
+    source_date = ma.fields.AwareDateTime(allow_none=True, default_timezone=UTC)
+
+    @ma.validates("source_date")
+    def _not_future(self, value: datetime | None, **kwargs: Any) -> None:
+        if value is not None and value > datetime.now(UTC) + _CLOCK_SKEW:
+            raise ma.ValidationError("Must not be in the future.")
+
+
+class NoteOutSchema(ma.Schema):
+    id = ma.fields.String()
+    report_id = ma.fields.String()
+    status = ma.fields.String(allow_none=True)
+    text = ma.fields.String()
+    author_name = ma.fields.String(allow_none=True)
+    author_phone = ma.fields.String(allow_none=True)
+    author_email = ma.fields.String(allow_none=True)
+    author_made_contact = ma.fields.Boolean(allow_none=True)
+    last_known_location = ma.fields.String(allow_none=True)
+    photo_url = ma.fields.String(allow_none=True)
+    source_record_id = ma.fields.String(allow_none=True)
+    source_date = ma.fields.AwareDateTime(default_timezone=UTC)
+    entry_date = ma.fields.AwareDateTime(default_timezone=UTC)
+
+
+class ReportOutSchema(ma.Schema):
+    """A report as coordinators and full-read partners see it."""
+
+    id = ma.fields.String()
+    reference = ma.fields.String()
+    kind = ma.fields.String()
+    display_name = ma.fields.String(allow_none=True, dump_only=True)
+    full_name = ma.fields.String(allow_none=True)
+    given_name = ma.fields.String(allow_none=True)
+    family_name = ma.fields.String(allow_none=True)
+    alternate_names = ma.fields.List(ma.fields.String())
+    sex = ma.fields.String(allow_none=True)
+    date_of_birth = ma.fields.String(allow_none=True)
+    age = ma.fields.String(allow_none=True)
+    is_minor = ma.fields.Boolean()
+    home_street = ma.fields.String(allow_none=True)
+    home_neighborhood = ma.fields.String(allow_none=True)
+    home_city = ma.fields.String(allow_none=True)
+    home_state = ma.fields.String(allow_none=True)
+    home_postal_code = ma.fields.String(allow_none=True)
+    home_country = ma.fields.String(allow_none=True)
+    description = ma.fields.String(allow_none=True)
+    photo_url = ma.fields.String(allow_none=True)
+    profile_urls = ma.fields.List(ma.fields.String())
+    last_known_location = ma.fields.String(allow_none=True)
+    lat = ma.fields.Float(allow_none=True)
+    lon = ma.fields.Float(allow_none=True)
+    status = ma.fields.String(allow_none=True)
+    author_name = ma.fields.String(allow_none=True)
+    author_phone = ma.fields.String(allow_none=True)
+    author_email = ma.fields.String(allow_none=True)
+    contact_phone = ma.fields.String(allow_none=True)
+    language = ma.fields.String(allow_none=True)
+    source_record_id = ma.fields.String(allow_none=True)
+    source_name = ma.fields.String(allow_none=True)
+    source_url = ma.fields.String(allow_none=True)
+    source_date = ma.fields.AwareDateTime(default_timezone=UTC)
+    entry_date = ma.fields.AwareDateTime(default_timezone=UTC)
+    created_at = ma.fields.AwareDateTime(default_timezone=UTC)
+    updated_at = ma.fields.AwareDateTime(default_timezone=UTC)
+    version = ma.fields.Integer()
+
+
+class ReportDetailSchema(ReportOutSchema):
+    """One report with its notes, oldest first."""
+
+    notes = ma.fields.List(ma.fields.Nested(NoteOutSchema))
+
+
+# What a partner key without full_read never sees: how to reach people and where they are.
+REDACTED_REPORT_FIELDS = (
+    "author_phone",
+    "author_email",
+    "contact_phone",
+    "home_street",
+    "home_postal_code",
+    "lat",
+    "lon",
+    "last_known_location",
+)
+REDACTED_NOTE_FIELDS = ("author_phone", "author_email", "last_known_location")
+
+
+class ReportListArgsSchema(PageArgsSchema):
+    """Filters for the report list."""
+
+    kind = ma.fields.String(validate=validate.OneOf(KINDS))
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    country = ma.fields.String(
+        validate=validate.Regexp(_COUNTRY, error="Use a two-letter ISO 3166-1 country code.")
+    )
+    since = ma.fields.AwareDateTime(
+        default_timezone=UTC, metadata={"description": "Only reports created at or after this"}
+    )
+    reference = ma.fields.String(validate=validate.Length(max=20))
+
+
+class StatusCheckInSchema(ma.Schema):
+    """Public status check: the reference and the phone of whoever reported."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    reference = ma.fields.String(required=True, validate=validate.Length(min=6, max=20))
+    phone = Phone(required=True, allow_none=False)
+
+
+class StatusCheckOutSchema(ma.Schema):
+    """Status and date only: never a name, never a location."""
+
+    reference = ma.fields.String()
+    kind = ma.fields.String()
+    status = ma.fields.String(allow_none=True)
+    updated_at = ma.fields.AwareDateTime(default_timezone=UTC)
+
+
+ReportPageSchema = page_schema(ReportOutSchema, "ReportPage")
+NotePageSchema = page_schema(NoteOutSchema, "NotePage")

@@ -1,0 +1,197 @@
+"""Submitting, reading, correcting and following up person reports. Flushes, never commits."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.common.ids import new_reference, normalize_reference
+from app.common.time import utcnow
+from app.errors import Conflict, NotFound, ValidationError
+from app.extensions import db
+from app.reports.models import Note, Report
+from app.reports.schemas import parse_age
+
+ADULT_AGE = 18
+_DEFAULT_STATUS = {"missing": "information_sought", "found": "believed_alive"}
+_REFERENCE_ATTEMPTS = 8
+
+
+def _derive(report: Report) -> None:
+    """Keep age bounds and the minor flag in step with age and date of birth."""
+    bounds = parse_age(report.age)
+    if bounds is None and report.date_of_birth:
+        bounds = _age_from_birth(report.date_of_birth, report.source_date or utcnow())
+    report.age_min, report.age_max = bounds if bounds else (None, None)
+    if report.age_max is not None and report.age_max < ADULT_AGE:
+        report.is_minor = True
+
+
+def _age_from_birth(date_of_birth: str, on: datetime) -> tuple[int, int]:
+    parts = [int(p) for p in date_of_birth.split("-")]
+    year = parts[0]
+    # A partial date spans a range of birthdays, so the age is a range too.
+    earliest = date(year, parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    latest = date(year, parts[1] if len(parts) > 1 else 12, parts[2] if len(parts) > 2 else 28)
+
+    def age_of(born: date) -> int:
+        today = on.date()
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    return max(age_of(latest), 0), max(age_of(earliest), 0)
+
+
+def _unused_reference() -> str:
+    for _ in range(_REFERENCE_ATTEMPTS):
+        reference = new_reference()
+        if not db.session.scalar(select(Report.id).where(Report.reference == reference)):
+            return reference
+    raise Conflict("Could not allocate a reference; retry.", code="reference_exhausted")
+
+
+def _check_source_record_unique(model: type[Report] | type[Note], source_id: str | None) -> None:
+    if source_id and db.session.scalar(select(model.id).where(model.source_record_id == source_id)):
+        raise Conflict(
+            "A record with this source_record_id already exists.",
+            code="duplicate_source_record",
+            errors={"source_record_id": ["Already imported."]},
+        )
+
+
+def submit_report(*, data: dict[str, Any], created_by: str) -> Report:
+    """Create a missing or found report from validated input."""
+    _check_source_record_unique(Report, data.get("source_record_id"))
+    now = utcnow()
+    fields = dict(data)
+    fields.setdefault("status", None)
+    if fields["status"] is None:
+        fields["status"] = _DEFAULT_STATUS[fields["kind"]]
+    fields["source_date"] = fields.get("source_date") or now
+    fields["is_minor"] = bool(fields.get("is_minor"))
+    report = Report(
+        **fields,
+        reference=_unused_reference(),
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+        entry_date=now,
+    )
+    _derive(report)
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def get_report(*, report_id: str, include_minors: bool = True) -> Report:
+    """A report by id; a minor's report is 'not found' to whoever may not see minors."""
+    report = db.session.get(Report, report_id)
+    if report is None or (report.is_minor and not include_minors):
+        raise NotFound("No report with this id.", code="report_not_found")
+    return report
+
+
+def list_reports(
+    *,
+    limit: int,
+    after_id: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    country: str | None = None,
+    since: datetime | None = None,
+    reference: str | None = None,
+    include_minors: bool = True,
+) -> list[Report]:
+    """Reports newest first, filtered; returns limit + 1 rows so the caller can paginate."""
+    query = select(Report)
+    if kind:
+        query = query.where(Report.kind == kind)
+    if status:
+        query = query.where(Report.status == status)
+    if country:
+        query = query.where(Report.home_country == country.upper())
+    if since:
+        query = query.where(Report.created_at >= since.astimezone(UTC))
+    if reference:
+        query = query.where(Report.reference == normalize_reference(reference))
+    if not include_minors:
+        query = query.where(Report.is_minor.is_(False))
+    if after_id:
+        query = query.where(Report.id < after_id)
+    return list(db.session.scalars(query.order_by(Report.id.desc()).limit(limit + 1)))
+
+
+def update_report(*, report: Report, changes: dict[str, Any]) -> list[str]:
+    """Apply corrections; returns the names of the fields that really changed."""
+    changed = [name for name, value in changes.items() if getattr(report, name) != value]
+    for name in changed:
+        setattr(report, name, changes[name])
+    probe = {
+        f: getattr(report, f)
+        for f in ("full_name", "given_name", "family_name", "description", "alternate_names")
+    }
+    if not any(probe.values()):
+        raise ValidationError(errors={"_schema": ["Give a name (or a nickname) or a description."]})
+    if (report.lat is None) != (report.lon is None):
+        raise ValidationError(errors={"lat": ["Give lat and lon together."]})
+    if changed:
+        _derive(report)
+        now = utcnow()
+        report.updated_at = now
+        report.source_date = now
+        report.entry_date = now
+    db.session.flush()
+    return changed
+
+
+def add_note(*, report: Report, data: dict[str, Any], created_by: str) -> Note:
+    """Add a PFIF-style note; the report takes the status of its latest note that has one."""
+    _check_source_record_unique(Note, data.get("source_record_id"))
+    now = utcnow()
+    fields = dict(data)
+    fields["source_date"] = fields.get("source_date") or now
+    note = Note(**fields, report=report, entry_date=now, created_by=created_by)
+    db.session.add(note)
+    db.session.flush()
+    _apply_latest_notes(report)
+    report.updated_at = now
+    db.session.flush()
+    return note
+
+
+def _apply_latest_notes(report: Report) -> None:
+    """Status and last known location are changing state: the latest note that sets one wins."""
+    notes = sorted(report.notes, key=lambda n: (n.source_date, n.id))
+    for attribute in ("status", "last_known_location"):
+        for note in reversed(notes):
+            value = getattr(note, attribute)
+            if value:
+                setattr(report, attribute, value)
+                break
+
+
+def list_notes(*, report: Report, limit: int, after_id: str | None = None) -> list[Note]:
+    """A report's notes, oldest first; returns limit + 1 rows for pagination."""
+    query = select(Note).where(Note.report_id == report.id)
+    if after_id:
+        query = query.where(Note.id > after_id)
+    return list(db.session.scalars(query.order_by(Note.id).limit(limit + 1)))
+
+
+def check_status(*, reference: str, phone: str) -> Report:
+    """The report whose reference and reporter's phone both match, else not found.
+
+    One answer for a wrong reference and a wrong phone, so neither can be probed alone.
+    """
+    normalized = normalize_reference(reference)
+    report = (
+        db.session.scalar(select(Report).where(Report.reference == normalized))
+        if normalized
+        else None
+    )
+    if report is None or phone not in (report.author_phone, report.contact_phone):
+        raise NotFound(
+            "No report matches this reference and phone number.", code="report_not_found"
+        )
+    return report
