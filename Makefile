@@ -21,11 +21,14 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-## run: migrate the embedded SQLite database, load demo data if empty, serve on 127.0.0.1:$(PORT)
+## run: migrate the embedded SQLite database, load demo data if empty, then serve on
+## 127.0.0.1:$(PORT) with gunicorn and the background worker (stopped together by Ctrl-C)
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
-	PORT=$(PORT) $(BIN)/gunicorn -c deploy/gunicorn.conf.py wsgi:app
+	@$(BIN)/huey_consumer app.worker.huey --workers 2 --worker-type thread & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  PORT=$(PORT) $(BIN)/gunicorn -c deploy/gunicorn.conf.py wsgi:app
 
 ## test: lint, then the whole suite on SQLite and on PostgreSQL
 test: lint test-sqlite test-postgres

@@ -39,6 +39,17 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def queue_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Where the job queue lives: Redis when REDIS_URL is set (production), else SQLite."""
+    env = os.environ if env is None else env
+    return {
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "HUEY_SQLITE_PATH": env.get("HUEY_SQLITE_PATH") or str(INSTANCE_DIR / "huey.db"),
+        # Tests run tasks inline, in the calling thread.
+        "HUEY_IMMEDIATE": env.get("HUEY_IMMEDIATE", "0") in ("1", "true", "yes"),
+    }
+
+
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     env = os.environ if env is None else env
@@ -56,7 +67,12 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if default_region is not None and len(default_region) != 2:
         raise ConfigError("DEFAULT_PHONE_REGION must be an ISO 3166-1 alpha-2 code such as US")
 
+    if production and not env.get("REDIS_URL"):
+        # Several web and worker processes on several machines need one shared queue.
+        raise ConfigError("production needs REDIS_URL to be set")
+
     return {
+        **queue_config(env),
         "REUNITE_ENV": reunite_env,
         # A random key outside production keeps the demo secret-free; sessions do not survive
         # a restart, which is what a demo wants.

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import marshmallow as ma
+from flask import Flask, has_app_context
 from flask_migrate import Migrate
 from flask_smorest import Api as _SmorestApi
 from flask_sqlalchemy import SQLAlchemy
+from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from app.config import INSTANCE_DIR, queue_config
 from app.errors import http_exception_response
 
 # Deterministic constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -58,3 +65,41 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 api = Api()
+
+
+def make_huey(settings: dict[str, Any]) -> Huey:
+    """The job queue: RedisHuey in production, SqliteHuey for the embedded default."""
+    if settings["REDIS_URL"]:
+        return RedisHuey("reunite", url=settings["REDIS_URL"], immediate=settings["HUEY_IMMEDIATE"])
+    if not settings["HUEY_IMMEDIATE"]:
+        INSTANCE_DIR.mkdir(exist_ok=True)
+    return SqliteHuey(
+        "reunite", filename=settings["HUEY_SQLITE_PATH"], immediate=settings["HUEY_IMMEDIATE"]
+    )
+
+
+# Task decorators need the queue at import time, before any app exists.
+huey = make_huey(queue_config())
+
+_worker_app: Flask | None = None
+
+
+def in_app_context(task: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a task inside an application context (the worker's own app when none is pushed)."""
+
+    @functools.wraps(task)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            return task(*args, **kwargs)
+        global _worker_app
+        if _worker_app is None:
+            from app import create_app
+
+            _worker_app = create_app()
+        with _worker_app.app_context():
+            try:
+                return task(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return wrapper

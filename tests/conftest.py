@@ -16,14 +16,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
-import sqlalchemy as sa
-from flask import Flask
-from flask.testing import FlaskClient
+# Before the app is imported: the job queue runs tasks inline in tests.
+os.environ.setdefault("HUEY_IMMEDIATE", "1")
 
-from app import create_app
-from app.config import normalize_database_url
-from app.extensions import db
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.config import normalize_database_url  # noqa: E402
+from app.extensions import db  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 

@@ -35,6 +35,8 @@ def configure_logging(level: str) -> None:
         )
         root.addHandler(handler)
     root.setLevel(level)
+    # Alembic announces each of its plugins at INFO on every start.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def register_request_hooks(app: Flask) -> None:
