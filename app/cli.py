@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from app.tasks import purge_idempotency_records
 
-maintenance_cli = click.Group("maintenance", help="Housekeeping.")
+maintenance_cli = AppGroup("maintenance", help="Housekeeping.")
 
 
 @maintenance_cli.command("purge-idempotency")

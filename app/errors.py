@@ -41,6 +41,10 @@ class BadRequest(AppError):
 class Unauthorized(AppError):
     status, code, message = 401, "unauthorized", "A valid bearer token is required."
 
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kwargs)
+
 
 class Forbidden(AppError):
     status, code, message = 403, "forbidden", "You are not allowed to do this."

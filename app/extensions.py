@@ -81,7 +81,8 @@ def make_huey(settings: dict[str, Any]) -> Huey:
 # Task decorators need the queue at import time, before any app exists.
 huey = make_huey(queue_config())
 
-_worker_app: Flask | None = None
+# The consumer's application, set by app.worker (extensions must not import the app factory).
+worker_app: Flask | None = None
 
 
 def in_app_context(task: Callable[..., Any]) -> Callable[..., Any]:
@@ -91,12 +92,9 @@ def in_app_context(task: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if has_app_context():
             return task(*args, **kwargs)
-        global _worker_app
-        if _worker_app is None:
-            from app import create_app
-
-            _worker_app = create_app()
-        with _worker_app.app_context():
+        if worker_app is None:
+            raise RuntimeError("run tasks with `huey_consumer app.worker.huey`")
+        with worker_app.app_context():
             try:
                 return task(*args, **kwargs)
             finally:

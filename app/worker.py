@@ -1,9 +1,12 @@
 """The background worker's entry point: `huey_consumer app.worker.huey`.
 
-Importing the task modules registers their tasks with the queue.
+Importing the task modules registers their tasks with the queue; the worker's application gives
+each task its context.
 """
 
-from app import tasks  # noqa: F401
+from app import create_app, extensions, tasks  # noqa: F401
 from app.extensions import huey
+
+extensions.worker_app = create_app()
 
 __all__ = ["huey"]

@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.auth import service
@@ -13,9 +14,11 @@ from app.auth.models import KEY_SCOPES, ROLES, ApiKey, User
 from app.errors import AppError
 from app.extensions import db
 
-users_cli = click.Group("users", help="Coordinator and admin accounts.")
-tokens_cli = click.Group("tokens", help="Bearer tokens for coordinators.")
-keys_cli = click.Group("keys", help="API keys for partner agencies.")
+# AppGroup wraps each command in with_appcontext: the commands then work under any runner
+# (app.test_cli_runner(), scripts), not only under the `flask` command, which pushes one itself.
+users_cli = AppGroup("users", help="Coordinator and admin accounts.")
+tokens_cli = AppGroup("tokens", help="Bearer tokens for coordinators.")
+keys_cli = AppGroup("keys", help="API keys for partner agencies.")
 
 
 def _fail(error: AppError) -> None:

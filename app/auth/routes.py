@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.auth import service
 from app.auth.context import BEARER_SECURITY, audit, current_principal
 from app.auth.schemas import LoginInSchema, PrincipalOutSchema, TokenOutSchema
-from app.common.idempotency import transactional
+from app.common.blueprint import Blueprint
+from app.common.idempotency import committed
 from app.errors import Unauthorized
 from app.extensions import db
 
@@ -20,7 +20,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Authenticat
 
 @blp.route("/tokens")
 class Tokens(MethodView):
-    @transactional
+    @committed
     @blp.arguments(LoginInSchema)
     @blp.response(201, TokenOutSchema)
     def post(self, data):

@@ -6,6 +6,7 @@ from datetime import UTC
 
 import marshmallow as ma
 
+from app.common.fields import Text
 from app.common.pagination import page_schema
 
 
@@ -13,7 +14,10 @@ class LoginInSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    email = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=254))
+    # Text refuses control characters: a NUL reaching the e-mail lookup is a 500 on PostgreSQL.
+    email = Text(
+        max_length=254, required=True, allow_none=False, validate=ma.validate.Length(min=3)
+    )
     password = ma.fields.String(
         required=True, load_only=True, validate=ma.validate.Length(min=1, max=1024)
     )

@@ -13,8 +13,17 @@ from app.common.phones import PhoneError, normalize_phone
 _ALLOWED_CONTROLS_MULTILINE = {"\n", "\t"}
 
 
+def _reject_controls(text: str, allowed: set[str] | frozenset[str] = frozenset()) -> None:
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed:
+            raise ma.ValidationError("Contains a control character that is not allowed.")
+
+
 class Text(ma.fields.String):
     """A trimmed, NFC-normalised string with a length limit; blank becomes null.
+
+    When the field does not allow null, blank is an error too: otherwise "" or "   " would slip
+    past `allow_none=False` as None.
 
     Control characters (NUL above all, which PostgreSQL refuses) are a field error, so bad bytes
     get a 422 naming the field instead of a 500.
@@ -32,12 +41,11 @@ class Text(ma.fields.String):
         text = unicodedata.normalize("NFC", text).strip()
         if self.multiline:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        allowed = _ALLOWED_CONTROLS_MULTILINE if self.multiline else set()
-        for ch in text:
-            if unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed:
-                raise ma.ValidationError("Contains a control character that is not allowed.")
+        _reject_controls(text, _ALLOWED_CONTROLS_MULTILINE if self.multiline else set())
         if len(text) > self.max_length:
             raise ma.ValidationError(f"Longer than {self.max_length} characters.")
+        if not text and not self.allow_none:
+            raise ma.ValidationError("Must not be blank.")
         return text or None
 
 
@@ -68,3 +76,25 @@ class Phone(Text):
             return normalize_phone(text, region)
         except PhoneError as exc:
             raise ma.ValidationError(str(exc)) from None
+
+
+class Url(ma.fields.URL):
+    """An http(s) URL that fits its column; control characters are a field error.
+
+    marshmallow's URL validator lets a NUL through in the path, and PostgreSQL refuses both NUL
+    and values longer than the column.
+    """
+
+    def __init__(self, *, max_length: int = 1000, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("schemes", {"http", "https"})
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.metadata.setdefault("maxLength", max_length)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        if isinstance(value, str):
+            _reject_controls(value)
+            if len(value) > self.max_length:
+                raise ma.ValidationError(f"Longer than {self.max_length} characters.")
+        return super()._deserialize(value, attr, data, **kwargs)

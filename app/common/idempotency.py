@@ -19,6 +19,7 @@ from flask import Response, current_app, request
 from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.common.ids import new_id
 from app.common.time import utcnow
@@ -58,14 +59,17 @@ def _key_from_request() -> str | None:
     return key
 
 
+def _expired_before() -> datetime:
+    return utcnow() - timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
+
+
 def _find(scope: str, key: str) -> IdempotencyRecord | None:
     record = db.session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
         )
     )
-    ttl = timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
-    if record is not None and record.created_at < utcnow() - ttl:
+    if record is not None and record.created_at < _expired_before():
         return None
     return record
 
@@ -93,7 +97,9 @@ def transactional(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = _key_from_request()
+        # Only POST creates. Reads and PATCH are repeatable as they are, and storing their
+        # responses would keep a second copy of personal data for IDEMPOTENCY_TTL_HOURS.
+        key = _key_from_request() if request.method == "POST" else None
         if key is None:
             return _run_and_commit(view, args, kwargs)
 
@@ -108,9 +114,14 @@ def transactional(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             response = current_app.make_response(view(*args, **kwargs))
             if 200 <= response.status_code < 300:
+                # Only an expired record may be replaced. Deleting a live one would delete a
+                # concurrent winner's record (committed since our _find), and the unique
+                # constraint could no longer stop the second report.
                 db.session.execute(
                     delete(IdempotencyRecord).where(
-                        IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+                        IdempotencyRecord.scope == scope,
+                        IdempotencyRecord.key == key,
+                        IdempotencyRecord.created_at < _expired_before(),
                     )
                 )
                 db.session.add(
@@ -134,9 +145,26 @@ def transactional(view: Callable[..., Any]) -> Callable[..., Any]:
             if winner is None:
                 raise _concurrent_conflict() from None
             return _replay(winner, fingerprint)
+        except StaleDataError:
+            db.session.rollback()
+            raise _concurrent_conflict() from None
         except BaseException:
             db.session.rollback()
             raise
+
+    return wrapper
+
+
+def committed(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Like `transactional`, but never store the response for an Idempotency-Key replay.
+
+    For responses that must not be kept, such as a new bearer token: a stored copy would put the
+    secret in the database in clear. The header is ignored; a retry simply runs again.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return _run_and_commit(view, args, kwargs)
 
     return wrapper
 
@@ -146,7 +174,8 @@ def _run_and_commit(view: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         response = current_app.make_response(view(*args, **kwargs))
         db.session.commit()
         return response
-    except IntegrityError:
+    except (IntegrityError, StaleDataError):
+        # StaleDataError: the row's version changed under us (two corrections at once).
         db.session.rollback()
         raise _concurrent_conflict() from None
     except BaseException:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from app.auth import service as auth_service
@@ -22,7 +23,7 @@ from app.reports.schemas import NoteInSchema, ReportInSchema
 DEMO_FILE = Path(__file__).with_name("demo_reports.json")
 DEMO_EMAIL = "coordinator@demo.invalid"
 
-demo_cli = click.Group("demo", help="Demo data (synthetic people only).")
+demo_cli = AppGroup("demo", help="Demo data (synthetic people only).")
 
 
 @demo_cli.command("load")

@@ -83,7 +83,9 @@ class Report(db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     notes: Mapped[list[Note]] = relationship(
-        back_populates="report", order_by="Note.source_date", cascade="all, delete-orphan"
+        back_populates="report",
+        order_by="(Note.source_date, Note.id)",
+        cascade="all, delete-orphan",
     )
 
     __mapper_args__ = {"version_id_col": version}

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.auth import service as auth_service
-from app.auth.context import BEARER_SECURITY, audit, current_principal, require
+from app.auth.context import BEARER_SECURITY, audit, current_principal, requires
 from app.auth.principal import Principal
 from app.auth.schemas import AuditPageSchema
+from app.common.blueprint import Blueprint
 from app.common.idempotency import transactional
 from app.common.pagination import PageArgsSchema, decode_cursor, page_of
 from app.errors import Forbidden
@@ -84,12 +84,13 @@ class Reports(MethodView):
         return report, 201, {"Location": url_for("reports.ReportItem", report_id=report.id)}
 
     @transactional
+    @requires("reports:read")
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(ReportListArgsSchema, location="query")
     @blp.response(200, ReportPageSchema)
     def get(self, args):
         """List reports, newest first (coordinators and partner keys with read scope)."""
-        principal = require("reports:read")
+        principal = current_principal()
         rows = service.list_reports(
             limit=args["limit"],
             after_id=decode_cursor(args.get("cursor")),
@@ -109,16 +110,18 @@ class Reports(MethodView):
 @blp.route("/<report_id>")
 class ReportItem(MethodView):
     @transactional
+    @requires("reports:read")
     @blp.doc(security=BEARER_SECURITY)
     @blp.response(200, ReportDetailSchema)
     def get(self, report_id):
         """One report with its notes."""
-        principal = require("reports:read")
+        principal = current_principal()
         report = _readable_report(report_id, principal)
         audit("report.read", "report", [report.id])
         return _report_view(report, principal, with_notes=True)
 
     @transactional
+    @requires("reports:write")
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(ReportPatchSchema(partial=True))
     @blp.response(200, ReportDetailSchema)
@@ -127,7 +130,7 @@ class ReportItem(MethodView):
 
         Partner keys with write scope may correct only the reports they submitted.
         """
-        principal = require("reports:write")
+        principal = current_principal()
         report = _readable_report(report_id, principal)
         if principal.kind == "key" and report.created_by != principal.label:
             raise Forbidden("A partner key may correct only the reports it submitted.")
@@ -139,24 +142,26 @@ class ReportItem(MethodView):
 @blp.route("/<report_id>/notes")
 class ReportNotes(MethodView):
     @transactional
+    @requires("reports:write")
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(NoteInSchema)
     @blp.response(201, NoteOutSchema)
     def post(self, data, report_id):
         """Add a note: a new status, a message, a last known location."""
-        principal = require("reports:write")
+        principal = current_principal()
         report = _readable_report(report_id, principal)
         note = service.add_note(report=report, data=data, created_by=principal.label)
         audit("note.create", "report", [report.id], details={"note_id": note.id})
         return note
 
     @transactional
+    @requires("reports:read")
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, NotePageSchema)
     def get(self, args, report_id):
         """A report's notes, oldest first."""
-        principal = require("reports:read")
+        principal = current_principal()
         report = _readable_report(report_id, principal)
         rows = service.list_notes(
             report=report, limit=args["limit"], after_id=decode_cursor(args.get("cursor"))
@@ -170,12 +175,12 @@ class ReportNotes(MethodView):
 @blp.route("/<report_id>/audit")
 class ReportAudit(MethodView):
     @transactional
+    @requires("audit:read")
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, AuditPageSchema)
     def get(self, args, report_id):
         """Who read or changed this report, newest first (admins only)."""
-        require("audit:read")
         report = service.get_report(report_id=report_id)
         rows = auth_service.list_audit(
             subject_type="report",

@@ -9,7 +9,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.fields import Phone, Text
+from app.common.fields import Phone, Text, Url
 from app.common.pagination import PageArgsSchema, page_schema
 from app.reports.models import KINDS, SEXES, STATUSES
 
@@ -60,7 +60,8 @@ def validate_date_of_birth(value: str) -> None:
         raise ma.ValidationError("Use yyyy, yyyy-mm or yyyy-mm-dd.")
     year, month, day = (int(g) if g else None for g in match.groups())
     try:
-        earliest = date(year, month or 1, day or 1)
+        # "is None", not "or": a month or day of 00 is not a date (and once crashed the age maths).
+        earliest = date(year, 1 if month is None else month, 1 if day is None else day)
     except ValueError:
         raise ma.ValidationError("This date does not exist.") from None
     if year < 1880 or earliest > datetime.now(UTC).date():
@@ -81,8 +82,9 @@ class ReportInSchema(ma.Schema):
     full_name = Text(max_length=500, metadata={"description": "Name in the person's own order"})
     given_name = Text(max_length=200)
     family_name = Text(max_length=200)
+    # Blank entries (an unused nickname box) become null here and are dropped after loading.
     alternate_names = ma.fields.List(
-        Text(max_length=200, allow_none=False),
+        Text(max_length=200),
         validate=validate.Length(max=20),
         metadata={"description": "Nicknames and other spellings"},
     )
@@ -103,10 +105,8 @@ class ReportInSchema(ma.Schema):
         metadata={"description": "ISO 3166-1 alpha-2, e.g. PR, MX, HT"},
     )
     description = Text(max_length=5000, multiline=True)
-    photo_url = ma.fields.URL(allow_none=True, schemes={"http", "https"})
-    profile_urls = ma.fields.List(
-        ma.fields.URL(schemes={"http", "https"}), validate=validate.Length(max=10)
-    )
+    photo_url = Url()
+    profile_urls = ma.fields.List(Url(allow_none=False), validate=validate.Length(max=10))
     last_known_location = Text(max_length=500)
     lat = ma.fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     lon = ma.fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
@@ -127,7 +127,7 @@ class ReportInSchema(ma.Schema):
         max_length=500, metadata={"description": "A partner's id, e.g. a PFIF person_record_id"}
     )
     source_name = Text(max_length=200)
-    source_url = ma.fields.URL(allow_none=True, schemes={"http", "https"})
+    source_url = Url()
     source_date = ma.fields.AwareDateTime(allow_none=True, default_timezone=UTC)
 
     @ma.validates_schema
@@ -151,12 +151,14 @@ class ReportInSchema(ma.Schema):
             data["home_country"] = data["home_country"].upper()
         if data.get("language"):
             data["language"] = data["language"].replace("_", "-")
+        if "alternate_names" in data:
+            data["alternate_names"] = [name for name in data["alternate_names"] if name]
         return data
 
 
 def _has_name_or_description(data: dict[str, Any]) -> bool:
     return any(data.get(f) for f in ("full_name", "given_name", "family_name", "description")) or (
-        bool(data.get("alternate_names"))
+        any(data.get("alternate_names") or ())
     )
 
 
@@ -191,7 +193,7 @@ class NoteInSchema(ma.Schema):
     author_email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
     author_made_contact = ma.fields.Boolean(allow_none=True)
     last_known_location = Text(max_length=500)
-    photo_url = ma.fields.URL(allow_none=True, schemes={"http", "https"})
+    photo_url = Url()
     source_record_id = Text(max_length=500)
     source_date = ma.fields.AwareDateTime(allow_none=True, default_timezone=UTC)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
-from app.common.ids import new_reference, normalize_reference
+from app.common.ids import is_id, new_reference, normalize_reference
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -19,14 +19,24 @@ _DEFAULT_STATUS = {"missing": "information_sought", "found": "believed_alive"}
 _REFERENCE_ATTEMPTS = 8
 
 
-def _derive(report: Report) -> None:
-    """Keep age bounds and the minor flag in step with age and date of birth."""
+def _derive(report: Report, *, age_corrected: bool = False) -> None:
+    """Keep age bounds and the minor flag in step with age and date of birth.
+
+    A known child age always sets the flag. A corrected adult age clears it (age_corrected), unless
+    the same correction sets is_minor itself; an unknown age leaves the flag as it was, since it
+    may have been set by hand for a child of unknown age.
+    """
     bounds = parse_age(report.age)
     if bounds is None and report.date_of_birth:
         bounds = _age_from_birth(report.date_of_birth, report.source_date or utcnow())
     report.age_min, report.age_max = bounds if bounds else (None, None)
-    if report.age_max is not None and report.age_max < ADULT_AGE:
+    if report.age_min is None:
+        return
+    # Safeguarding errs towards the child: a range that reaches below 18 ("16-20") counts.
+    if report.age_min < ADULT_AGE:
         report.is_minor = True
+    elif age_corrected:
+        report.is_minor = False
 
 
 def _age_from_birth(date_of_birth: str, on: datetime) -> tuple[int, int]:
@@ -86,7 +96,8 @@ def submit_report(*, data: dict[str, Any], created_by: str) -> Report:
 
 def get_report(*, report_id: str, include_minors: bool = True) -> Report:
     """A report by id; a minor's report is 'not found' to whoever may not see minors."""
-    report = db.session.get(Report, report_id)
+    # An id from the URL may hold anything, NUL included, which PostgreSQL refuses to compare.
+    report = db.session.get(Report, report_id) if is_id(report_id) else None
     if report is None or (report.is_minor and not include_minors):
         raise NotFound("No report with this id.", code="report_not_found")
     return report
@@ -136,11 +147,12 @@ def update_report(*, report: Report, changes: dict[str, Any]) -> list[str]:
     if (report.lat is None) != (report.lon is None):
         raise ValidationError(errors={"lat": ["Give lat and lon together."]})
     if changed:
-        _derive(report)
         now = utcnow()
         report.updated_at = now
         report.source_date = now
         report.entry_date = now
+        age_corrected = "is_minor" not in changes and bool({"age", "date_of_birth"} & set(changed))
+        _derive(report, age_corrected=age_corrected)
     db.session.flush()
     return changed
 
@@ -173,10 +185,20 @@ def _apply_latest_notes(report: Report) -> None:
 
 def list_notes(*, report: Report, limit: int, after_id: str | None = None) -> list[Note]:
     """A report's notes, oldest first; returns limit + 1 rows for pagination."""
+    # Ordered by source_date, as PFIF orders notes and as the report's detail shows them; an
+    # imported note may be older than one entered before it. The cursor is the last note's id.
     query = select(Note).where(Note.report_id == report.id)
     if after_id:
-        query = query.where(Note.id > after_id)
-    return list(db.session.scalars(query.order_by(Note.id).limit(limit + 1)))
+        anchor = db.session.get(Note, after_id) if is_id(after_id) else None
+        if anchor is None or anchor.report_id != report.id:
+            raise ValidationError(errors={"cursor": ["Not a valid cursor."]})
+        query = query.where(
+            or_(
+                Note.source_date > anchor.source_date,
+                and_(Note.source_date == anchor.source_date, Note.id > anchor.id),
+            )
+        )
+    return list(db.session.scalars(query.order_by(Note.source_date, Note.id).limit(limit + 1)))
 
 
 def check_status(*, reference: str, phone: str) -> Report:
@@ -190,7 +212,7 @@ def check_status(*, reference: str, phone: str) -> Report:
         if normalized
         else None
     )
-    if report is None or phone not in (report.author_phone, report.contact_phone):
+    if report is None or not phone or phone not in (report.author_phone, report.contact_phone):
         raise NotFound(
             "No report matches this reference and phone number.", code="report_not_found"
         )
