@@ -91,6 +91,18 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TOKEN_TTL_DAYS": _int(env, "TOKEN_TTL_DAYS", 30),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "TRUST_PROXY_HEADERS": env.get("TRUST_PROXY_HEADERS", "0") in ("1", "true", "yes"),
+        # Flask-Limiter, per client address: Redis in production so every worker shares counts.
+        # A storage failure lets requests through: a family's report is never refused for it.
+        "RATELIMIT_ENABLED": env.get("RATE_LIMITS_ENABLED", "1") in ("1", "true", "yes"),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # Generous for submissions: a whole shelter or a mobile carrier may share one address.
+        "RATE_LIMIT_REPORTS": env.get("RATE_LIMIT_REPORTS", "120/minute"),
+        "RATE_LIMIT_STATUS_CHECK": env.get("RATE_LIMIT_STATUS_CHECK", "10/minute;60/hour"),
+        "RATE_LIMIT_LOGIN": env.get("RATE_LIMIT_LOGIN", "10/minute;100/hour"),
         # flask-smorest: the OpenAPI document is generated from the marshmallow schemas.
         "API_TITLE": "Reunite",
         "API_VERSION": "v1",

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api as _SmorestApi
 from flask_sqlalchemy import SQLAlchemy
@@ -65,6 +67,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 api = Api()
+limiter = Limiter(key_func=get_remote_address)
+
+
+def limit(setting: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Rate-limit a view by the limit string in config[setting] (e.g. "10/minute;60/hour")."""
+    return limiter.limit(lambda: current_app.config[setting])
 
 
 def make_huey(settings: dict[str, Any]) -> Huey:

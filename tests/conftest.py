@@ -83,6 +83,9 @@ def app(database_url: str) -> Iterator[Flask]:
             "REUNITE_ENV": "test",
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SECRET_KEY": "test-secret",
+            # Per-test limits would leak between tests through the in-memory storage;
+            # tests/common/test_rate_limits.py turns them on with fresh storage.
+            "RATELIMIT_ENABLED": False,
         }
     )
     yield app

@@ -13,13 +13,14 @@ from app.auth.schemas import LoginInSchema, PrincipalOutSchema, TokenOutSchema
 from app.common.blueprint import Blueprint
 from app.common.idempotency import committed
 from app.errors import Unauthorized
-from app.extensions import db
+from app.extensions import db, limit
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Authentication")
 
 
 @blp.route("/tokens")
 class Tokens(MethodView):
+    @limit("RATE_LIMIT_LOGIN")
     @committed
     @blp.arguments(LoginInSchema)
     @blp.response(201, TokenOutSchema)

@@ -15,6 +15,7 @@ from app.common.blueprint import Blueprint
 from app.common.idempotency import transactional
 from app.common.pagination import PageArgsSchema, decode_cursor, page_of
 from app.errors import Forbidden
+from app.extensions import limit
 from app.reports import service
 from app.reports.models import Note, Report
 from app.reports.schemas import (
@@ -69,6 +70,7 @@ def _readable_report(report_id: str, principal: Principal) -> Report:
 
 @blp.route("")
 class Reports(MethodView):
+    @limit("RATE_LIMIT_REPORTS")
     @transactional
     @blp.arguments(ReportInSchema)
     @blp.response(201, ReportCreatedSchema)
@@ -195,6 +197,7 @@ class ReportAudit(MethodView):
 
 @blp.route("/status")
 class ReportStatus(MethodView):
+    @limit("RATE_LIMIT_STATUS_CHECK")
     @transactional
     @blp.arguments(StatusCheckInSchema)
     @blp.response(200, StatusCheckOutSchema)
