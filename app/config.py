@@ -31,6 +31,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}")
+
+
 def normalize_database_url(url: str) -> str:
     """Point plain postgres:// URLs (Heroku style) at the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -46,7 +57,7 @@ def queue_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REDIS_URL": env.get("REDIS_URL") or None,
         "HUEY_SQLITE_PATH": env.get("HUEY_SQLITE_PATH") or str(INSTANCE_DIR / "huey.db"),
         # Tests run tasks inline, in the calling thread.
-        "HUEY_IMMEDIATE": env.get("HUEY_IMMEDIATE", "0") in ("1", "true", "yes"),
+        "HUEY_IMMEDIATE": _flag(env, "HUEY_IMMEDIATE", False),
     }
 
 
@@ -90,10 +101,10 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LOGIN_LOCKOUT_MINUTES": _int(env, "LOGIN_LOCKOUT_MINUTES", 15),
         "TOKEN_TTL_DAYS": _int(env, "TOKEN_TTL_DAYS", 30),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
-        "TRUST_PROXY_HEADERS": env.get("TRUST_PROXY_HEADERS", "0") in ("1", "true", "yes"),
+        "TRUST_PROXY_HEADERS": _flag(env, "TRUST_PROXY_HEADERS", False),
         # Flask-Limiter, per client address: Redis in production so every worker shares counts.
         # A storage failure lets requests through: a family's report is never refused for it.
-        "RATELIMIT_ENABLED": env.get("RATE_LIMITS_ENABLED", "1") in ("1", "true", "yes"),
+        "RATELIMIT_ENABLED": _flag(env, "RATE_LIMITS_ENABLED", True),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
