@@ -1,0 +1,1 @@
+"""Matching: find the same person across missing and found reports."""
