@@ -53,12 +53,14 @@ def register_blueprints(app: Flask) -> None:
     from app.common.requests import register_request_hooks
     from app.extensions import api
     from app.health import bp as health_bp
+    from app.matching.routes import blp as matching_blp
     from app.reports.routes import blp as reports_blp
 
     register_request_hooks(app)
     app.register_blueprint(health_bp)
     api.register_blueprint(auth_blp)
     api.register_blueprint(reports_blp)
+    api.register_blueprint(matching_blp)
 
     @app.get("/api/v1/docs/assets/<path:filename>")
     def swagger_assets(filename: str):
@@ -75,7 +77,8 @@ def register_errors(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from app.auth.cli import keys_cli, tokens_cli, users_cli
     from app.cli import maintenance_cli
+    from app.matching.cli import matching_cli
     from app.reports.cli import demo_cli
 
-    for group in (users_cli, tokens_cli, keys_cli, demo_cli, maintenance_cli):
+    for group in (users_cli, tokens_cli, keys_cli, demo_cli, maintenance_cli, matching_cli):
         app.cli.add_command(group)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,3 +45,33 @@ def database_text(app: Flask) -> str:
                 for row in conn.execute(sa.select(table)):
                     parts.extend(str(value) for value in row)
     return "\n".join(parts)
+
+
+def post_all_at_once(
+    app: Flask, requests: list[tuple[str, Any, dict[str, str]]]
+) -> list[tuple[int, Any]]:
+    """POST each (path, json, headers) from its own thread and test client, all released at the
+    same moment; returns (status, body) in the same order."""
+    n = len(requests)
+    barrier = threading.Barrier(n)
+    results: list[tuple[int, Any] | None] = [None] * n
+    failures: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        client = app.test_client()
+        path, body, headers = requests[index]
+        try:
+            barrier.wait(timeout=30)
+            response = client.post(path, json=body, headers=headers)
+            results[index] = (response.status_code, response.get_json())
+        except BaseException as exc:  # noqa: BLE001 - reported below, in the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+    assert all(result is not None for result in results)
+    return results  # type: ignore[return-value]

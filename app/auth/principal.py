@@ -6,12 +6,19 @@ from dataclasses import dataclass, field
 
 # Permission -> roles and partner-key scopes that hold it. Admins hold everything coordinators do.
 _ROLE_PERMISSIONS = {
-    "coordinator": {"reports:read", "reports:read_full", "reports:read_minors", "reports:write"},
+    "coordinator": {
+        "reports:read",
+        "reports:read_full",
+        "reports:read_minors",
+        "reports:write",
+        "matches:review",
+    },
     "admin": {
         "reports:read",
         "reports:read_full",
         "reports:read_minors",
         "reports:write",
+        "matches:review",
         "audit:read",
     },
 }

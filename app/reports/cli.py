@@ -16,6 +16,7 @@ from app.auth import service as auth_service
 from app.auth.models import User
 from app.common.time import utcnow
 from app.extensions import db
+from app.matching import service as matching_service
 from app.reports import service
 from app.reports.models import Report
 from app.reports.schemas import NoteInSchema, ReportInSchema
@@ -35,6 +36,7 @@ def load(if_empty: bool) -> None:
         return
     records = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
     now = utcnow()
+    loaded = []
     with current_app.test_request_context():
         for index, record in enumerate(records):
             notes = record.pop("notes", [])
@@ -44,6 +46,10 @@ def load(if_empty: bool) -> None:
             report = service.submit_report(data=data, created_by="demo")
             for note in notes:
                 service.add_note(report=report, data=NoteInSchema().load(note), created_by="demo")
+            loaded.append(report)
+    # The review queue has something to show too.
+    matching_service.index_reports(reports=loaded)
+    matching_service.match_reports(reports=loaded)
     click.echo(f"demo: loaded {len(records)} synthetic reports")
     if current_app.config["REUNITE_ENV"] != "production" and not db.session.scalar(
         select(User.id).where(User.email == DEMO_EMAIL)

@@ -84,6 +84,7 @@ class Report(db.Model):
 
     notes: Mapped[list[Note]] = relationship(
         back_populates="report",
+        foreign_keys="Note.report_id",
         order_by="(Note.source_date, Note.id)",
         cascade="all, delete-orphan",
     )
@@ -120,5 +121,9 @@ class Note(db.Model):
     source_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     entry_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(40))
+    # PFIF linked_person_record_id: the report a coordinator confirmed as the same person.
+    linked_report_id: Mapped[str | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="SET NULL"), index=True
+    )
 
-    report: Mapped[Report] = relationship(back_populates="notes")
+    report: Mapped[Report] = relationship(back_populates="notes", foreign_keys=[report_id])

@@ -16,6 +16,7 @@ from app.common.idempotency import transactional
 from app.common.pagination import PageArgsSchema, decode_cursor, page_of
 from app.errors import Forbidden
 from app.extensions import limit
+from app.matching import service as matching_service
 from app.reports import service
 from app.reports.models import Note, Report
 from app.reports.schemas import (
@@ -82,6 +83,8 @@ class Reports(MethodView):
         """
         principal = current_principal()
         report = service.submit_report(data=data, created_by=principal.label)
+        # Matched in the request (never failing it), so coordinators see candidates at once.
+        matching_service.refresh_matches(report=report)
         audit("report.create", "report", [report.id])
         return report, 201, {"Location": url_for("reports.ReportItem", report_id=report.id)}
 
@@ -137,6 +140,7 @@ class ReportItem(MethodView):
         if principal.kind == "key" and report.created_by != principal.label:
             raise Forbidden("A partner key may correct only the reports it submitted.")
         changed = service.update_report(report=report, changes=changes)
+        matching_service.refresh_matches(report=report, changed=changed)
         audit("report.update", "report", [report.id], details={"fields": sorted(changed)})
         return _report_view(report, principal, with_notes=True)
 
@@ -152,7 +156,10 @@ class ReportNotes(MethodView):
         """Add a note: a new status, a message, a last known location."""
         principal = current_principal()
         report = _readable_report(report_id, principal)
+        location = report.last_known_location
         note = service.add_note(report=report, data=data, created_by=principal.label)
+        if report.last_known_location != location:
+            matching_service.refresh_matches(report=report, changed=["last_known_location"])
         audit("note.create", "report", [report.id], details={"note_id": note.id})
         return note
 

@@ -217,6 +217,10 @@ class NoteOutSchema(ma.Schema):
     source_record_id = ma.fields.String(allow_none=True)
     source_date = ma.fields.AwareDateTime(default_timezone=UTC)
     entry_date = ma.fields.AwareDateTime(default_timezone=UTC)
+    linked_report_id = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "A report confirmed as the same person (PFIF linked record)"},
+    )
 
 
 class ReportOutSchema(ma.Schema):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from app.common.ids import is_id, new_reference, normalize_reference
 from app.common.time import utcnow
@@ -101,6 +102,22 @@ def get_report(*, report_id: str, include_minors: bool = True) -> Report:
     if report is None or (report.is_minor and not include_minors):
         raise NotFound("No report with this id.", code="report_not_found")
     return report
+
+
+def get_reports(*, report_ids: Collection[str]) -> list[Report]:
+    """The reports with these ids that exist, in no particular order (for bulk jobs)."""
+    ids = [report_id for report_id in dict.fromkeys(report_ids) if is_id(report_id)]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Report).where(Report.id.in_(ids))))
+
+
+def count_reports(*, kind: str | None = None) -> int:
+    """How many reports there are (of a kind)."""
+    query = select(func.count(Report.id))
+    if kind:
+        query = query.where(Report.kind == kind)
+    return db.session.scalar(query) or 0
 
 
 def list_reports(

@@ -272,6 +272,7 @@ def test_me_for_users_and_keys(client, coordinator, admin, make_key):
         "role": "coordinator",
         "scopes": [],
         "permissions": [
+            "matches:review",
             "reports:read",
             "reports:read_full",
             "reports:read_minors",
@@ -279,7 +280,8 @@ def test_me_for_users_and_keys(client, coordinator, admin, make_key):
         ],
     }
 
-    assert "audit:read" in client.get(ME, headers=bearer(admin["token"])).get_json()["permissions"]
+    admin_permissions = client.get(ME, headers=bearer(admin["token"])).get_json()["permissions"]
+    assert {"audit:read", "matches:review"} <= set(admin_permissions)
 
     key = make_key("write", "read")
     me = client.get(ME, headers=bearer(key["token"])).get_json()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -13,7 +12,7 @@ from app.common.time import utcnow
 from app.extensions import db
 from app.reports.models import Note, Report
 from tests.conftest import PASSWORD, bearer, report_payload
-from tests.helpers import assert_envelope, count, database_text
+from tests.helpers import assert_envelope, count, database_text, post_all_at_once
 
 REPORTS = "/api/v1/reports"
 
@@ -272,27 +271,7 @@ def test_login_with_a_key_never_stores_the_token(app, client, coordinator):
 
 def post_at_once(app, n, path, payload, headers=None):
     """n threads, each with its own test client, POST at the same moment; returns (status, body)."""
-    barrier = threading.Barrier(n)
-    results: list[tuple[int, dict] | None] = [None] * n
-    failures: list[BaseException] = []
-
-    def worker(index: int) -> None:
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=30)
-            response = client.post(path, json=payload, headers=headers or {})
-            results[index] = (response.status_code, response.get_json())
-        except BaseException as exc:  # noqa: BLE001 - reported below, in the test's thread
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not failures, failures
-    assert all(result is not None for result in results)
-    return results
+    return post_all_at_once(app, [(path, payload, headers or {})] * n)
 
 
 def test_concurrent_posts_with_the_same_key_create_one_report(app):

@@ -1,0 +1,176 @@
+"""Match candidates and the blocking index, kept in the database (SQLite and PostgreSQL alike)."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.common.ids import ID_LENGTH, is_id, new_id
+from app.common.time import utcnow
+from app.common.types import UTCDateTime
+from app.extensions import db
+from app.reports.models import Report
+
+KINDS = ("match", "duplicate")
+STATUSES = ("potential", "confirmed", "rejected")
+BANDS = ("high", "medium", "low")
+# The MatchKeyCount row with this key_hash counts the indexed reports of its kind (the N of the
+# key weights and of the name-word rarity). Real key hashes are never negative.
+TOTAL_KEY = -1
+# Folded name words are ASCII letters and digits; longer ones are noise and are not counted.
+MAX_TOKEN_LENGTH = 100
+
+
+def key_hash(key: str) -> int:
+    """A stable 63-bit hash of a blocking key (fits a signed BIGINT; Python's hash() is salted)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 1
+
+
+def queue_key(score: float, match_id: str) -> str:
+    """The (score, id) sort key as an opaque alphanumeric string, for review-queue cursors.
+
+    A non-negative double's IEEE bits sort like the number and round-trip exactly, so the next
+    page starts precisely after the last row of this one.
+    """
+    bits = struct.unpack(">Q", struct.pack(">d", max(float(score), 0.0)))[0]
+    return f"{bits:016x}{match_id}"
+
+
+def parse_queue_key(text: str) -> tuple[float, str] | None:
+    """queue_key() backwards; None when text is not one."""
+    if len(text) != 16 + ID_LENGTH or not is_id(text[16:]):
+        return None
+    try:
+        bits = int(text[:16], 16)
+    except ValueError:
+        return None
+    score = struct.unpack(">d", struct.pack(">Q", bits))[0]
+    if not 0.0 <= score <= 1.0:
+        return None
+    return score, text[16:]
+
+
+class MatchCandidate(db.Model):
+    """Two reports that may be the same person: a missing/found match or a duplicate.
+
+    The pair is stored once, in canonical order: the missing report on the left for a match,
+    the lower id on the left for a duplicate. The version column makes concurrent decisions
+    on the same pair fail for all but one of them.
+    """
+
+    __tablename__ = "match_candidates"
+    __table_args__ = (
+        UniqueConstraint("left_report_id", "right_report_id", name="uq_match_candidates_pair"),
+        CheckConstraint("kind IN ('match', 'duplicate')", name="kind"),
+        CheckConstraint("status IN ('potential', 'confirmed', 'rejected')", name="status"),
+        CheckConstraint("band IN ('high', 'medium', 'low')", name="band"),
+        # The review queue: best first within a status.
+        Index("ix_match_candidates_queue", "status", "score", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    left_report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    right_report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    # The engine's probability that the two reports are the same person.
+    score: Mapped[float] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(10))
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    features: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="potential")
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    left_report: Mapped[Report] = relationship(foreign_keys=[left_report_id])
+    right_report: Mapped[Report] = relationship(foreign_keys=[right_report_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def queue_key(self) -> str:
+        """This row's position in a best-first list, for cursors."""
+        return queue_key(self.score, self.id)
+
+    def other_report(self, report_id: str) -> Report:
+        """The report of the pair that is not report_id."""
+        return self.right_report if self.left_report_id == report_id else self.left_report
+
+
+class MatchKey(db.Model):
+    """The blocking index: one row per (report, blocking key), found by (kind, key_hash).
+
+    The index covers report_id too, so the candidate lookup reads the index alone.
+    """
+
+    __tablename__ = "match_keys"
+    __table_args__ = (Index("ix_match_keys_lookup", "kind", "key_hash", "report_id"),)
+
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(10))
+
+
+class MatchKeyCount(db.Model):
+    """How many reports of a kind are filed under a key (its posting size); see TOTAL_KEY."""
+
+    __tablename__ = "match_key_counts"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class MatchProfile(db.Model):
+    """What matching keeps of an indexed report beyond the report itself.
+
+    The point is the report's own coordinates, or where the offline gazetteer placed its
+    location at index time. `places` holds every answer the gazetteer gave for the report
+    ([text, country, lat, lon], lat and lon null when not found), so the engine rebuilds the
+    same profile without geocoding again. The name words are those counted in NameTokenCount,
+    so a re-index can take them back out.
+    """
+
+    __tablename__ = "match_profiles"
+
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    places: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    name_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NameTokenCount(db.Model):
+    """How many reports of a kind contain a folded name word: rare names weigh more."""
+
+    __tablename__ = "name_token_counts"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    token: Mapped[str] = mapped_column(String(MAX_TOKEN_LENGTH), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,805 @@
+"""Matching reports: the blocking index in the database, the engine's ranking, the review queue.
+
+Flushes, never commits. The pure engine (app.matching.engine) compares prepared profiles; this
+module feeds it from the database and stores what it finds as match candidates.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import traceback
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select, Table, bindparam, case, delete, desc, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
+
+from app.common.ids import is_id, new_id
+from app.common.time import utcnow
+from app.errors import Conflict, NotFound, ValidationError
+from app.extensions import db
+from app.geo import default_gazetteer
+from app.matching.engine.blocking import BLOCK_LIMIT, MAX_POSTING, blocking_keys, shortlist
+from app.matching.engine.compare import TokenStats
+from app.matching.engine.matcher import SHORTLIST, Candidate, rank
+from app.matching.engine.model import load_model
+from app.matching.engine.records import PersonRecord, Profile, prepare
+from app.matching.models import (
+    MAX_TOKEN_LENGTH,
+    TOTAL_KEY,
+    MatchCandidate,
+    MatchKey,
+    MatchKeyCount,
+    MatchProfile,
+    NameTokenCount,
+    key_hash,
+    parse_queue_key,
+)
+from app.reports import service as reports_service
+from app.reports.models import Report
+
+log = logging.getLogger(__name__)
+
+# Candidates below this probability are not worth a coordinator's look; they are not stored.
+SCORE_FLOOR = 0.05
+# New candidates stored per report and kind: the best this many.
+MATCH_LIMIT = 10
+# Reports per kind that blocking hands to the engine's shortlist (scripts/train_matching.py
+# trains the model on the same pipeline: 400 blocked, SHORTLIST compared).
+MEDIUM_BAND = 0.5
+# A key filed under more reports than this says little ("j|grs": every José García) and would
+# make the lookup read a long posting: it is skipped.
+# The most index entries one lookup reads, rarest keys first: this bounds the cost of a lookup
+# whatever the size of the registry. Measured on PostgreSQL with a million reports (11.7 million
+# index rows) on a 2-core machine: the lookup of one kind takes p50 ~10 ms, p95 ~25 ms.
+POSTING_BUDGET = 10_000
+# Report fields that change what matching sees; a correction of anything else is not re-matched.
+MATCHED_FIELDS = frozenset(
+    {
+        "full_name",
+        "given_name",
+        "family_name",
+        "alternate_names",
+        "description",
+        "sex",
+        "age",
+        "date_of_birth",
+        "home_city",
+        "home_country",
+        "last_known_location",
+        "lat",
+        "lon",
+    }
+)
+_OPPOSITE = {"missing": "found", "found": "missing"}
+_RESCORED = ("score", "band", "explanation", "features", "updated_at")
+
+
+# --- Geocoding --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def geocode(text: str | None, country: str | None) -> tuple[float, float] | None:
+    """The offline gazetteer as the engine's geocoder; bad input gives no point, never an error.
+
+    Cached: the gazetteer is offline data, so the same text always gives the same place.
+    """
+    if not text or not text.strip():
+        return None
+    try:
+        place = default_gazetteer().geocode(text[:500], country)
+        if place is None:
+            return None
+        lat, lon = float(place.lat), float(place.lon)
+    except Exception as exc:  # noqa: BLE001 - a place we cannot read is no place, not an error
+        log.warning("geocoding failed: %s", type(exc).__name__)
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Load the gazetteer and the engine's data now, before a request holds database locks.
+
+    The first load takes seconds. A request that paid it after writing its report would hold
+    SQLite's write lock (PostgreSQL's row locks) all that time, and other writers would time out.
+    """
+    global _warm
+    if _warm:
+        return
+    try:
+        default_gazetteer()
+        prepare(PersonRecord(id="", kind="missing", full_name="Ana García"))
+        load_model()
+    except Exception as exc:  # noqa: BLE001 - matching reports its own failures when it runs
+        log.warning("matching warm-up failed: %s", type(exc).__name__)
+    _warm = True
+
+
+# --- Profiles ---------------------------------------------------------------------------------
+
+
+# What the engine reads of a report (PFIF names), loaded as plain columns for candidates.
+_RECORD_COLUMNS = (
+    Report.id,
+    Report.kind,
+    Report.full_name,
+    Report.given_name,
+    Report.family_name,
+    Report.alternate_names,
+    Report.description,
+    Report.sex,
+    Report.age,
+    Report.date_of_birth,
+    Report.home_city,
+    Report.home_country,
+    Report.last_known_location,
+    Report.lat,
+    Report.lon,
+    Report.source_date,
+)
+# The gazetteer's answers for one report: ((text, country, lat, lon), ...), lat and lon None
+# when the place was not found.
+Places = tuple[tuple[str, str | None, float | None, float | None], ...]
+
+
+def _record(source: Any) -> PersonRecord:
+    """The engine's view of a report (or of a row of _RECORD_COLUMNS)."""
+    return PersonRecord(
+        id=source.id,
+        kind=source.kind,
+        full_name=source.full_name,
+        given_name=source.given_name,
+        family_name=source.family_name,
+        alternate_names=tuple(source.alternate_names or ()),
+        description=source.description,
+        sex=source.sex,
+        age=source.age,
+        date_of_birth=source.date_of_birth,
+        home_city=source.home_city,
+        home_country=source.home_country,
+        last_known_location=source.last_known_location,
+        lat=source.lat,
+        lon=source.lon,
+        year=source.source_date.year if source.source_date else utcnow().year,
+    )
+
+
+def _prepare_fresh(report: Report) -> tuple[Profile, Places]:
+    """A profile from the report as it is now, and what the gazetteer answered for it."""
+    answers: dict[tuple[str, str | None], tuple[float, float] | None] = {}
+
+    def recording(text: str | None, country: str | None) -> tuple[float, float] | None:
+        point = geocode(text, country)
+        if text:
+            answers[text, country] = point
+        return point
+
+    profile = prepare(_record(report), recording)
+    places = tuple((t, c, *(p if p else (None, None))) for (t, c), p in answers.items())
+    return profile, places
+
+
+@lru_cache(maxsize=20_000)
+def _prepare_known(record: PersonRecord, places: Places) -> Profile:
+    """A profile rebuilt with the gazetteer's answers of index time: no geocoding.
+
+    Cached by the whole record, so a changed report is a new entry, never a stale one: the same
+    common names come back as candidates query after query, and parsing them is most of the
+    cost of a lookup.
+    """
+    answers = {(t, c): (lat, lon) for t, c, lat, lon in places if lat is not None}
+    return prepare(record, lambda text, country: answers.get((text, country)))
+
+
+def _stored_places(stored: MatchProfile | None) -> Places:
+    return tuple(tuple(place) for place in (stored.places if stored else ()))  # type: ignore[misc]
+
+
+def _counted_words(profile: Profile) -> set[str]:
+    return {w for w in profile.name_words if w and len(w) <= MAX_TOKEN_LENGTH}
+
+
+def _key_hashes(profile: Profile) -> list[int]:
+    return list(dict.fromkeys(key_hash(k) for k in blocking_keys(profile)))
+
+
+# --- Writing the index ------------------------------------------------------------------------
+
+
+def _insert(table: Table) -> Any:
+    """An INSERT that can say ON CONFLICT on the session's database (both spell it the same)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def _add_counts(table: Table, column: str, deltas: Counter[tuple[str, Any]]) -> None:
+    """Add deltas to count rows, creating missing ones, in one statement.
+
+    Rows are written in key order, so two transactions never wait for each other's rows in
+    opposite orders (no deadlock on PostgreSQL).
+    """
+    rows = [
+        {"kind": kind, column: value, "count": delta}
+        for (kind, value), delta in sorted(deltas.items())
+        if delta
+    ]
+    if not rows:
+        return
+    stmt = _insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["kind", column], set_={"count": table.c.count + stmt.excluded.count}
+    )
+    db.session.execute(stmt, rows)
+
+
+def index_report(*, report: Report) -> None:
+    """File a report in the blocking index and the name-word counts (replacing an older entry)."""
+    index_reports(reports=[report])
+
+
+def index_reports(*, reports: Sequence[Report]) -> int:
+    """Index many reports with one write per table; returns how many were indexed.
+
+    A report the engine cannot prepare is logged (type and id only) and left out.
+    """
+    prepared: list[tuple[Report, Profile, Places]] = []
+    for report in {r.id: r for r in reports}.values():
+        try:
+            prepared.append((report, *_prepare_fresh(report)))
+        except Exception as exc:  # noqa: BLE001 - one odd report must not stop the others
+            _log_failure("indexing", report.id, exc)
+    _index(prepared)
+    return len(prepared)
+
+
+def _index(prepared: list[tuple[Report, Profile, Places]]) -> None:
+    """Write the profiles, keys and counts of prepared reports.
+
+    Only what changed is written (a new location leaves the name keys alone), and the counts move
+    by the difference, so re-indexing never counts a report twice.
+    """
+    if not prepared:
+        return
+    ids = [report.id for report, _, _ in prepared]
+    stored = {
+        p.report_id: p
+        for p in db.session.scalars(select(MatchProfile).where(MatchProfile.report_id.in_(ids)))
+    }
+    old_keys: dict[str, set[int]] = defaultdict(set)
+    for report_id, hashed in db.session.execute(
+        select(MatchKey.report_id, MatchKey.key_hash).where(MatchKey.report_id.in_(ids))
+    ):
+        old_keys[report_id].add(hashed)
+
+    key_deltas: Counter[tuple[str, int]] = Counter()
+    word_deltas: Counter[tuple[str, str]] = Counter()
+    added_keys: list[dict[str, Any]] = []
+    removed_keys: list[dict[str, Any]] = []
+    now = utcnow()
+    for report, profile, places in prepared:
+        kind = report.kind
+        new_keys = set(_key_hashes(profile))
+        before = old_keys.get(report.id, set())
+        for hashed in new_keys - before:
+            added_keys.append({"report_id": report.id, "key_hash": hashed, "kind": kind})
+            key_deltas[kind, hashed] += 1
+        for hashed in before - new_keys:
+            removed_keys.append({"b_report_id": report.id, "b_key_hash": hashed})
+            key_deltas[kind, hashed] -= 1
+        words = _counted_words(profile)
+        point = profile.point or (None, None)
+        entry = stored.get(report.id)
+        if entry is None:
+            key_deltas[kind, TOTAL_KEY] += 1
+            entry = MatchProfile(report_id=report.id, kind=kind, name_words=[])
+            db.session.add(entry)
+        for word in words - set(entry.name_words):
+            word_deltas[kind, word] += 1
+        for word in set(entry.name_words) - words:
+            word_deltas[kind, word] -= 1
+        entry.lat, entry.lon = point
+        entry.places = [list(place) for place in places]
+        entry.name_words = sorted(words)
+        entry.indexed_at = now
+    db.session.flush()
+
+    table = MatchKey.__table__
+    if removed_keys:
+        db.session.execute(
+            delete(table).where(
+                table.c.report_id == bindparam("b_report_id"),
+                table.c.key_hash == bindparam("b_key_hash"),
+            ),
+            removed_keys,
+        )
+    if added_keys:
+        db.session.execute(table.insert(), added_keys)
+    _add_counts(MatchKeyCount.__table__, "key_hash", key_deltas)
+    _add_counts(NameTokenCount.__table__, "token", word_deltas)
+
+
+# --- Finding candidates -----------------------------------------------------------------------
+
+
+def _key_counts(kinds: Iterable[str], hashes: list[int]) -> dict[tuple[str, int], int]:
+    rows = db.session.execute(
+        select(MatchKeyCount.kind, MatchKeyCount.key_hash, MatchKeyCount.count).where(
+            MatchKeyCount.kind.in_(list(kinds)),
+            MatchKeyCount.key_hash.in_([TOTAL_KEY, *hashes]),
+        )
+    )
+    return {(kind, hashed): count for kind, hashed, count in rows}
+
+
+def _blocked(
+    *, kind: str, hashes: list[int], counts: dict[tuple[str, int], int], exclude: str
+) -> list[str]:
+    """Ids of reports of `kind` that share the most informative keys with the query.
+
+    The SQL reads only the postings of the chosen keys through the (kind, key_hash, report_id)
+    index and sums, per report, the weight log(N / posting size) of the keys it shares, as an
+    inverted index scores documents. Keys are chosen rarest first until POSTING_BUDGET index
+    entries, skipping any over MAX_POSTING: the cost is bounded whatever N is, and the rare keys
+    are the ones that tell namesakes apart. Posting sizes come from MatchKeyCount (a primary-key
+    lookup); counting them on the fly would read every posting twice.
+    """
+    total = max(counts.get((kind, TOTAL_KEY), 0), 1)
+    sizes = sorted(
+        (counts[kind, h], h) for h in hashes if counts.get((kind, h), 0) > 0 and h != TOTAL_KEY
+    )
+    if not sizes:
+        return []
+    chosen: dict[int, float] = {}
+    budget = POSTING_BUDGET
+    for size, hashed in sizes:
+        if size > MAX_POSTING or size > budget:
+            break
+        chosen[hashed] = math.log((total + 1) / size)
+        budget -= size
+    if not chosen:
+        # Every key is common (only "José García", nothing else): the newest namesakes.
+        rarest = sizes[0][1]
+        return list(
+            db.session.scalars(
+                select(MatchKey.report_id)
+                .where(
+                    MatchKey.kind == kind,
+                    MatchKey.key_hash == rarest,
+                    MatchKey.report_id != exclude,
+                )
+                .order_by(MatchKey.report_id.desc())
+                .limit(BLOCK_LIMIT)
+            )
+        )
+    weight = func.sum(case(chosen, value=MatchKey.key_hash, else_=0.0)).label("weight")
+    rows = db.session.execute(
+        select(MatchKey.report_id, weight)
+        .where(
+            MatchKey.kind == kind,
+            MatchKey.key_hash.in_(list(chosen)),
+            MatchKey.report_id != exclude,
+        )
+        .group_by(MatchKey.report_id)
+        .order_by(desc("weight"), MatchKey.report_id)
+        .limit(BLOCK_LIMIT)
+    )
+    return [report_id for report_id, _ in rows]
+
+
+def _candidate_profiles(report_ids: Iterable[str]) -> list[Profile]:
+    """Indexed reports as engine profiles, rebuilt from plain columns (one query, no ORM objects).
+
+    A report the engine cannot prepare is logged and left out, so it cannot poison the lookups
+    of every report that blocks with it.
+    """
+    ids = list(dict.fromkeys(report_ids))
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(*_RECORD_COLUMNS, MatchProfile.places)
+        .join(MatchProfile, MatchProfile.report_id == Report.id)
+        .where(Report.id.in_(ids))
+    )
+    profiles = []
+    for row in rows:
+        try:
+            profiles.append(_prepare_known(_record(row), tuple(map(tuple, row.places or ()))))
+        except Exception as exc:  # noqa: BLE001 - one odd candidate must not poison others
+            _log_failure("preparing candidate", row.id, exc)
+    return profiles
+
+
+def _token_stats(
+    kinds: Iterable[str], words: set[str], totals: dict[str, int]
+) -> dict[str, TokenStats]:
+    """Per kind, how many reports contain each of these words (one query)."""
+    counts: dict[str, dict[str, int]] = {kind: {} for kind in kinds}
+    wanted = [w for w in words if len(w) <= MAX_TOKEN_LENGTH]
+    if wanted:
+        rows = db.session.execute(
+            select(NameTokenCount.kind, NameTokenCount.token, NameTokenCount.count).where(
+                NameTokenCount.kind.in_(list(counts)), NameTokenCount.token.in_(wanted)
+            )
+        )
+        for kind, token, count in rows:
+            counts[kind][token] = count
+    return {kind: TokenStats(dict(counts[kind]), totals.get(kind, 0)) for kind in counts}
+
+
+def band_for(*, score: float, alert_threshold: float) -> str:
+    """high from the model's alert threshold, medium from 0.5, low below."""
+    if score >= alert_threshold:
+        return "high"
+    return "medium" if score >= MEDIUM_BAND else "low"
+
+
+def _pair(report: Report, other_id: str, other_kind: str) -> tuple[str, str, str]:
+    """(left id, right id, kind): the missing report left for a match, the lower id left else."""
+    if report.kind == other_kind:
+        left, right = sorted((report.id, other_id))
+        return left, right, "duplicate"
+    if report.kind == "missing":
+        return report.id, other_id, "match"
+    return other_id, report.id, "match"
+
+
+def _oriented(explanation: Any, query_side: str) -> Any:
+    """The engine explains from the query's side; store it as left and right instead.
+
+    The same pair can be scored from either report, so "query" and "candidate" would swap
+    meaning from one run to the next.
+    """
+    other_side = "right" if query_side == "left" else "left"
+    rename = {"query": query_side, "candidate": other_side}
+    if isinstance(explanation, dict):
+        return {
+            "_".join(rename.get(part, part) for part in str(key).split("_")): _oriented(
+                value, query_side
+            )
+            for key, value in explanation.items()
+        }
+    if isinstance(explanation, list):
+        return [_oriented(item, query_side) for item in explanation]
+    return explanation
+
+
+def match_report(*, report: Report, limit: int = MATCH_LIMIT) -> list[MatchCandidate]:
+    """Find the report's likely matches (opposite kind) and duplicates (same kind) and store them.
+
+    New candidates enter as potential when they rank in the best `limit` of their kind with at
+    least SCORE_FLOOR. Potential candidates already stored are re-scored; confirmed and rejected
+    ones are never touched, and a rejected partner is not even compared again. Returns the
+    candidates stored or re-scored by this run, best first.
+    """
+    stored = db.session.get(MatchProfile, report.id)
+    if stored is not None:
+        query = _prepare_known(_record(report), _stored_places(stored))
+    else:
+        query, _ = _prepare_fresh(report)
+    touched = _match(report, query, limit)
+    if not touched:
+        return []
+    return list(
+        db.session.scalars(
+            _best_first(
+                select(MatchCandidate).where(MatchCandidate.id.in_(touched))
+            ).execution_options(populate_existing=True)
+        )
+    )
+
+
+def _match(report: Report, query: Profile, limit: int) -> list[str]:
+    """Rank the candidates of a prepared report and store them; returns the ids written."""
+    hashes = _key_hashes(query)
+    kinds = (_OPPOSITE[report.kind], report.kind)
+    counts = _key_counts(kinds, hashes)
+
+    # Partner id -> (candidate id, status) of the pairs stored already.
+    existing: dict[str, tuple[str, str]] = {}
+    for row_id, left_id, right_id, status in db.session.execute(
+        select(
+            MatchCandidate.id,
+            MatchCandidate.left_report_id,
+            MatchCandidate.right_report_id,
+            MatchCandidate.status,
+        ).where(
+            or_(
+                MatchCandidate.left_report_id == report.id,
+                MatchCandidate.right_report_id == report.id,
+            )
+        )
+    ):
+        partner = right_id if left_id == report.id else left_id
+        existing[partner] = (row_id, status)
+    rejected = {p for p, (_, status) in existing.items() if status == "rejected"}
+
+    blocked = {
+        p
+        for kind in kinds
+        for p in _blocked(kind=kind, hashes=hashes, counts=counts, exclude=report.id)
+    }
+    # Partners already stored are compared again, so their score follows the report's changes.
+    profiles = _candidate_profiles((blocked | set(existing)) - rejected - {report.id})
+    candidates: dict[str, list[Profile]] = {}
+    for kind in kinds:
+        of_kind = [p for p in profiles if p.kind == kind]
+        # As the model was trained: blocking, then the engine's cheap shortlist, then the full
+        # comparison. Stored partners skip the shortlist: they are re-scored whatever it says.
+        chosen = shortlist(query, [p for p in of_kind if p.id in blocked], SHORTLIST)
+        kept = {p.id for p in chosen}
+        candidates[kind] = chosen + [p for p in of_kind if p.id in existing and p.id not in kept]
+    words = set(query.name_words) | {
+        w for ps in candidates.values() for p in ps for w in p.name_words
+    }
+    stats = _token_stats(kinds, words, {k: counts.get((k, TOTAL_KEY), 0) for k in kinds})
+
+    model = load_model()
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    touched: list[str] = []
+    for kind in kinds:
+        if not candidates[kind]:
+            continue
+        ranked: list[Candidate] = rank(
+            query, candidates[kind], stats[kind], model, len(candidates[kind]), geocode
+        )
+        for position, candidate in enumerate(ranked):
+            score = min(max(float(candidate.score), 0.0), 1.0)
+            previous = existing.get(candidate.id)
+            if previous is None and (position >= limit or score < SCORE_FLOOR):
+                continue
+            if previous is not None and previous[1] != "potential":
+                continue
+            left, right, pair_kind = _pair(report, candidate.id, kind)
+            values = {
+                "score": score,
+                "band": band_for(score=score, alert_threshold=model.alert_threshold),
+                "explanation": _oriented(
+                    candidate.explanation, "left" if left == report.id else "right"
+                ),
+                "features": {k: float(v) for k, v in candidate.features.items()},
+                "updated_at": now,
+            }
+            if previous is not None:
+                row_id = previous[0]
+                updates.append({"b_id": row_id, **{f"b_{k}": v for k, v in values.items()}})
+                touched.append(row_id)
+            else:
+                row_id = new_id()
+                inserts.append(
+                    {
+                        "id": row_id,
+                        "left_report_id": left,
+                        "right_report_id": right,
+                        "kind": pair_kind,
+                        "status": "potential",
+                        "created_at": now,
+                        "version": 1,
+                        **values,
+                    }
+                )
+                touched.append(row_id)
+
+    table = MatchCandidate.__table__
+    if updates:
+        # Core, not the ORM: a re-score must not bump the version, or it would turn a
+        # coordinator's concurrent decision into a conflict. Decided rows stay as they are.
+        db.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.status == "potential")
+            .values({name: bindparam(f"b_{name}") for name in _RESCORED}),
+            updates,
+        )
+    if inserts:
+        # Another request may have stored the pair since we looked: it keeps its row.
+        stmt = _insert(table).on_conflict_do_nothing(
+            index_elements=["left_report_id", "right_report_id"]
+        )
+        db.session.execute(stmt, inserts)
+    return touched
+
+
+def refresh_matches(*, report: Report, changed: Iterable[str] | None = None) -> bool:
+    """Match and index a new or corrected report, without ever failing the caller.
+
+    `changed`: the corrected fields; nothing is done when none of them matters to matching.
+    Runs in a SAVEPOINT: if the engine fails on odd input, its writes are undone, the failure is
+    logged by type with the report id (never a name), and the report is saved all the same.
+    Matching runs before indexing so the shared count rows are locked only at the very end of
+    the transaction. Returns whether matching succeeded.
+    """
+    if changed is not None and not MATCHED_FIELDS & set(changed):
+        return True
+    # The caller's own changes are flushed outside the SAVEPOINT: their errors (a concurrent
+    # correction) are the caller's to report, not matching's to swallow.
+    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            # Fresh: the report has just changed, so its stored profile may be out of date.
+            query, places = _prepare_fresh(report)
+            _match(report, query, MATCH_LIMIT)
+            _index([(report, query, places)])
+    except Exception as exc:  # noqa: BLE001 - matching must never lose a report
+        _log_failure("matching", report.id, exc)
+        return False
+    return True
+
+
+def match_reports(*, reports: Sequence[Report]) -> int:
+    """Match each report of a batch in its own SAVEPOINT; returns how many succeeded.
+
+    For bulk loads and re-indexing, after the batch was indexed. A report that fails is logged
+    and skipped. On SQLite a SAVEPOINT opened outside a transaction commits when released, which
+    is harmless here: the caller commits every batch anyway.
+    """
+    matched = 0
+    for report in reports:
+        try:
+            with db.session.begin_nested():
+                match_report(report=report)
+            matched += 1
+        except Exception as exc:  # noqa: BLE001 - one odd report must not stop the batch
+            _log_failure("matching", report.id, exc)
+    return matched
+
+
+def _log_failure(stage: str, report_id: str, exc: BaseException) -> None:
+    # Type and frames, never the message: it may quote a name.
+    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    log.error("%s failed for report %s: %s\n%s", stage, report_id, type(exc).__name__, frames)
+
+
+# --- Reading ----------------------------------------------------------------------------------
+
+
+def _with_reports(query: Select) -> Select:
+    return query.options(
+        joinedload(MatchCandidate.left_report), joinedload(MatchCandidate.right_report)
+    )
+
+
+def _without_minors(query: Select) -> Select:
+    minors = select(Report.id).where(Report.is_minor.is_(True))
+    return query.where(
+        MatchCandidate.left_report_id.not_in(minors), MatchCandidate.right_report_id.not_in(minors)
+    )
+
+
+def _after(query: Select, after: str | None) -> Select:
+    if not after:
+        return query
+    position = parse_queue_key(after)
+    if position is None:
+        raise ValidationError(errors={"cursor": ["Not a valid cursor."]})
+    score, match_id = position
+    return query.where(
+        or_(
+            MatchCandidate.score < score,
+            (MatchCandidate.score == score) & (MatchCandidate.id < match_id),
+        )
+    )
+
+
+def _best_first(query: Select) -> Select:
+    return query.order_by(MatchCandidate.score.desc(), MatchCandidate.id.desc())
+
+
+def list_matches(
+    *,
+    status: str = "potential",
+    kind: str | None = None,
+    limit: int,
+    after: str | None = None,
+    include_minors: bool = True,
+) -> list[MatchCandidate]:
+    """The review queue: candidates of a status, best first; limit + 1 rows for pagination.
+
+    `after` is the queue_key of the last row of the previous page.
+    """
+    query = select(MatchCandidate).where(MatchCandidate.status == status)
+    if kind:
+        query = query.where(MatchCandidate.kind == kind)
+    if not include_minors:
+        query = _without_minors(query)
+    query = _best_first(_after(query, after)).limit(limit + 1)
+    return list(db.session.scalars(_with_reports(query)))
+
+
+def matches_for_report(
+    *,
+    report: Report,
+    limit: int = 50,
+    after: str | None = None,
+    include_rejected: bool = False,
+    include_minors: bool = True,
+) -> list[MatchCandidate]:
+    """A report's candidates, best first, rejected ones left out unless asked; limit + 1 rows."""
+    query = select(MatchCandidate).where(
+        or_(
+            MatchCandidate.left_report_id == report.id,
+            MatchCandidate.right_report_id == report.id,
+        )
+    )
+    if not include_rejected:
+        query = query.where(MatchCandidate.status != "rejected")
+    if not include_minors:
+        query = _without_minors(query)
+    query = _best_first(_after(query, after)).limit(limit + 1)
+    return list(db.session.scalars(_with_reports(query)))
+
+
+def get_match(*, match_id: str, include_minors: bool = True) -> MatchCandidate:
+    """A candidate by id; one involving a minor is 'not found' to whoever may not see minors."""
+    match = db.session.get(MatchCandidate, match_id) if is_id(match_id) else None
+    if match is None or (
+        not include_minors and (match.left_report.is_minor or match.right_report.is_minor)
+    ):
+        raise NotFound("No match with this id.", code="match_not_found")
+    return match
+
+
+# --- Decisions --------------------------------------------------------------------------------
+
+
+def _decide(match: MatchCandidate, *, status: str, actor: str, reason: str | None) -> None:
+    if match.status != "potential":
+        raise Conflict(f"This match was already {match.status}.", code="match_already_decided")
+    match.status = status
+    match.decided_by = actor
+    match.decided_at = utcnow()
+    match.updated_at = match.decided_at
+    match.reason = reason
+    # Now, before anything else: of two concurrent decisions, the loser's UPDATE finds the
+    # version changed and fails here (StaleDataError -> 409) before it writes anything.
+    db.session.flush()
+
+
+def confirm_match(
+    *, match_id: str, actor: str, reason: str | None = None, include_minors: bool = True
+) -> MatchCandidate:
+    """Confirm that the two reports are the same person, and link them."""
+    match = get_match(match_id=match_id, include_minors=include_minors)
+    _decide(match, status="confirmed", actor=actor, reason=(reason or "").strip() or None)
+    _on_confirmed(match)
+    return match
+
+
+def reject_match(
+    *, match_id: str, actor: str, reason: str, include_minors: bool = True
+) -> MatchCandidate:
+    """Reject a candidate: the pair is never suggested again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(errors={"reason": ["Say why the reports are not the same person."]})
+    match = get_match(match_id=match_id, include_minors=include_minors)
+    _decide(match, status="rejected", actor=actor, reason=reason)
+    return match
+
+
+def _on_confirmed(match: MatchCandidate) -> None:
+    """What follows a confirmation: each report gets a note linking it to the other.
+
+    Issue 4 (SMS) plugs in here: the outbox row that tells the reporting family a coordinator
+    will contact them, written in this same transaction.
+    """
+    left, right = match.left_report, match.right_report
+    for report, other in ((left, right), (right, left)):
+        reports_service.add_note(
+            report=report,
+            data={
+                # A reference, never a name: notes are shown to partners too.
+                "text": f"Confirmed as the same person as report {other.reference}.",
+                "linked_report_id": other.id,
+            },
+            created_by=match.decided_by or "system",
+        )

@@ -1,0 +1,29 @@
+"""Background matching for reports loaded in bulk (PFIF and roster imports)."""
+
+from __future__ import annotations
+
+from app.extensions import db, huey, in_app_context
+from app.matching import service
+from app.reports import service as reports_service
+
+BATCH_SIZE = 200
+
+
+@huey.task()
+@in_app_context
+def match_reports_task(report_ids: list[str]) -> int:
+    """Index, then match, reports by id; returns how many were matched.
+
+    Every report is indexed before any is matched, so the reports of one load find each other.
+    Each batch is committed on its own: the shared count rows stay locked only while a batch is
+    indexed, never while it is matched, so the web requests that submit reports do not wait.
+    """
+    batches = [report_ids[i : i + BATCH_SIZE] for i in range(0, len(report_ids), BATCH_SIZE)]
+    for ids in batches:
+        service.index_reports(reports=reports_service.get_reports(report_ids=ids))
+        db.session.commit()
+    matched = 0
+    for ids in batches:
+        matched += service.match_reports(reports=reports_service.get_reports(report_ids=ids))
+        db.session.commit()
+    return matched

@@ -1,0 +1,602 @@
+"""The matching service on a real database: index, candidates, decisions, bulk and CLI paths."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app.errors import Conflict, NotFound, ValidationError
+from app.extensions import db
+from app.matching import service
+from app.matching.engine.model import load_model
+from app.matching.models import (
+    TOTAL_KEY,
+    MatchCandidate,
+    MatchKey,
+    MatchKeyCount,
+    MatchProfile,
+    NameTokenCount,
+    key_hash,
+    parse_queue_key,
+    queue_key,
+)
+from app.matching.tasks import match_reports_task
+from app.reports import service as reports_service
+from app.reports.models import Note, Report
+
+KNOWN_HASH = 0x285755CFFD9CFEDF
+# A relative's report and the clerk's entry at a shelter 20 km away, and people who are not him.
+PEPE = {
+    "kind": "missing",
+    "full_name": "Pepe García",
+    "sex": "male",
+    "age": "34",
+    "home_city": "Yauco",
+    "home_country": "PR",
+}
+JOSE_AT_SHELTER = {
+    "kind": "found",
+    "full_name": "GARCIA LOPEZ, JOSE",
+    "sex": "male",
+    "age": "30-40",
+    "last_known_location": "Escuela Luis Muñoz Rivera, Guánica",
+    "home_country": "PR",
+}
+OTHERS = [
+    {"kind": "found", "full_name": "Marisol Quiñones Vega", "sex": "female", "age": "52"},
+    {"kind": "found", "full_name": "Nguyễn Thị Hoa", "sex": "female", "age": "29"},
+    {"kind": "found", "full_name": "Mehmet Yılmaz", "sex": "male", "age": "61"},
+    {"kind": "found", "full_name": "Ana Lucía Torres", "sex": "female", "age": "8"},
+]
+
+
+def submit(match: bool = True, **fields: Any) -> Report:
+    """Submit a report as the API does (matched in the same transaction unless match=False)."""
+    report = reports_service.submit_report(data=dict(fields), created_by="test")
+    if match:
+        assert service.refresh_matches(report=report)
+    return report
+
+
+def candidates_of(report: Report, **kwargs: Any) -> list[MatchCandidate]:
+    return service.matches_for_report(report=report, **kwargs)[:50]
+
+
+def partners(report: Report, **kwargs: Any) -> list[str]:
+    return [m.other_report(report.id).id for m in candidates_of(report, **kwargs)]
+
+
+def assert_invariants(match: MatchCandidate) -> None:
+    threshold = load_model().alert_threshold
+    assert 0.0 <= match.score <= 1.0
+    assert match.band == service.band_for(score=match.score, alert_threshold=threshold)
+    assert match.band == (
+        "high" if match.score >= threshold else "medium" if match.score >= 0.5 else "low"
+    )
+    assert "name" in match.explanation
+    assert all(isinstance(v, float) for v in match.features.values())
+
+
+# --- Finding candidates ------------------------------------------------------------------------
+
+
+def test_pepe_garcia_finds_jose_garcia_lopez_at_the_shelter(app):
+    with app.app_context():
+        others = [submit(**o) for o in OTHERS]
+        found = submit(**JOSE_AT_SHELTER)
+        missing = submit(**PEPE)
+        db.session.commit()
+
+        matches = candidates_of(missing)
+        assert matches, "no candidate for Pepe García"
+        best = matches[0]
+        assert best.other_report(missing.id).id == found.id
+        assert best.kind == "match"
+        # The missing report is on the left of a match, whichever was submitted first.
+        assert (best.left_report_id, best.right_report_id) == (missing.id, found.id)
+        assert best.status == "potential"
+        for match in matches:
+            assert_invariants(match)
+        assert {o.id for o in others}.isdisjoint(
+            m.other_report(missing.id).id for m in matches if m.score >= best.score
+        )
+        # Seen from the shelter's side too.
+        assert partners(found)[0] == missing.id
+
+
+def test_found_report_submitted_last_finds_the_missing_one(app):
+    with app.app_context():
+        missing = submit(**PEPE)
+        found = submit(**JOSE_AT_SHELTER)
+        db.session.commit()
+
+        [match] = [m for m in candidates_of(found) if m.kind == "match"]
+        assert (match.left_report_id, match.right_report_id) == (missing.id, found.id)
+        # The explanation reads from left (missing) to right (found), whichever side ran.
+        name = match.explanation["name"]
+        assert "aligned" in name and not any("query" in key for key in name)
+        assert {"left", "right"} <= set(name["aligned"][0])
+
+
+def test_duplicates_of_the_same_kind_are_found(app):
+    with app.app_context():
+        first = submit(kind="missing", full_name="Nguyễn Văn An", age="45", home_country="VN")
+        second = submit(kind="missing", full_name="NGUYEN VAN AN", age="44", home_country="VN")
+        unrelated = submit(kind="missing", full_name="Karl Johansson", age="45")
+        db.session.commit()
+
+        duplicates = [m for m in candidates_of(second) if m.kind == "duplicate"]
+        assert [m.other_report(second.id).id for m in duplicates][:1] == [first.id]
+        pair = duplicates[0]
+        assert (pair.left_report_id, pair.right_report_id) == tuple(sorted((first.id, second.id)))
+        assert unrelated.id not in partners(second)[:1]
+
+
+def test_nicknames_and_scripts_meet(app, subtests):
+    pairs = [
+        ("Bill Turner", "William Turner"),
+        ("Paco Hernández", "Francisco Hernandez"),
+        ("Mohammed Al-Amin", "Muhammad Alamin"),
+        ("Олена Коваленко", "Olena Kovalenko"),
+    ]
+    with app.app_context():
+        for missing_name, found_name in pairs:
+            with subtests.test(missing=missing_name):
+                found = submit(kind="found", full_name=found_name, age="40")
+                missing = submit(kind="missing", full_name=missing_name, age="40")
+                assert found.id in partners(missing)
+
+
+def test_a_report_with_only_a_description_is_indexed_without_a_crash(app):
+    with app.app_context():
+        submit(**JOSE_AT_SHELTER)
+        unknown = submit(
+            kind="found",
+            description="Hombre inconsciente, unos 40 años, tatuaje de ancla en el brazo.",
+            last_known_location="Hospital de Guánica",
+            home_country="PR",
+        )
+        db.session.commit()
+
+        profile = db.session.get(MatchProfile, unknown.id)
+        assert profile is not None and profile.name_words == []
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).where(MatchKey.report_id == unknown.id))
+            == 0
+        )
+        for match in candidates_of(unknown):
+            assert_invariants(match)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"full_name": "😀😀😀 🙏"},
+        {"full_name": "👨‍👩‍👧‍👦" * 60},
+        {"full_name": "María " + "ñ" * 490},
+        {"full_name": "ا" * 500, "alternate_names": ["ß" * 200] * 20},
+        {"full_name": "Zoë", "age": "0"},
+        {"full_name": "Rosa Cruz", "age": "130", "date_of_birth": "1890"},
+        {"full_name": "Rosa Cruz", "last_known_location": "🏠🏠🏠", "home_city": "x" * 200},
+        {"full_name": "!!! ??? ...", "alternate_names": ["-", "'", "·"]},
+    ],
+)
+def test_odd_input_never_crashes_matching(app, fields):
+    with app.app_context():
+        submit(**JOSE_AT_SHELTER)
+        report = submit(kind="missing", **fields)
+        db.session.commit()
+
+        assert db.session.get(MatchProfile, report.id) is not None
+        for match in candidates_of(report):
+            assert_invariants(match)
+
+
+def test_geocoding_never_raises(app, subtests):
+    with app.app_context():
+        for text in (None, "", "   ", "🏠", "x" * 10_000, "\u202e\u202d", "Yauco"):
+            with subtests.test(text=repr(text)[:20]):
+                point = service.geocode(text, "PR")
+                assert point is None or (-90 <= point[0] <= 90 and -180 <= point[1] <= 180)
+
+
+def test_a_place_is_geocoded_once_at_index_time(app, monkeypatch):
+    with app.app_context():
+        found = submit(**JOSE_AT_SHELTER)
+        missing = submit(**PEPE)
+        given = submit(kind="found", full_name="Ana Torres", lat=18.0, lon=-66.9)
+        db.session.commit()
+
+        point = db.session.get(MatchProfile, given.id)
+        assert (point.lat, point.lon) == (18.0, -66.9)
+        for report in (found, missing):  # Guánica and Yauco, Puerto Rico
+            stored = db.session.get(MatchProfile, report.id)
+            assert stored.lat is not None and 17.8 < stored.lat < 18.3
+            assert -67.2 < stored.lon < -66.5
+
+        # The stored answers rebuild exactly the profile that geocoding gave.
+        for report in (found, missing, given):
+            fresh, places = service._prepare_fresh(report)
+            stored = db.session.get(MatchProfile, report.id)
+            assert service._stored_places(stored) == places
+            assert service._prepare_known(service._record(report), places) == fresh
+
+        # Matching rebuilds the query and its candidates from the stored answers.
+        calls = []
+        monkeypatch.setattr(service, "geocode", lambda *args: calls.append(args))
+        assert service.match_report(report=missing)
+        assert calls == []
+
+
+# --- The index ---------------------------------------------------------------------------------
+
+
+def test_key_hash_is_stable_and_fits_a_bigint():
+    assert key_hash("j|grs") == key_hash("j|grs")
+    assert key_hash("j|grs") != key_hash("j|grk")
+    for key in ("", "w|ksd", "é|🙂" * 100):
+        assert 0 <= key_hash(key) < 2**63
+    # The stored index outlives processes and releases: the value must never change (Python's
+    # hash() is salted per process).
+    digest = hashlib.blake2b(b"w|grs", digest_size=8).digest()
+    assert key_hash("w|grs") == int.from_bytes(digest, "big") >> 1 == KNOWN_HASH
+
+
+def test_reindex_replaces_keys_and_moves_word_counts(app):
+    with app.app_context():
+        report = submit(kind="missing", full_name="Marisol Quiñones", age="34")
+        db.session.commit()
+
+        def words():
+            rows = db.session.execute(
+                sa.select(NameTokenCount.token, NameTokenCount.count).where(
+                    NameTokenCount.kind == "missing"
+                )
+            )
+            return {token: count for token, count in rows if count}
+
+        def keys():
+            return set(
+                db.session.scalars(
+                    sa.select(MatchKey.key_hash).where(MatchKey.report_id == report.id)
+                )
+            )
+
+        def key_counts():
+            rows = db.session.execute(
+                sa.select(MatchKeyCount.key_hash, MatchKeyCount.count).where(
+                    MatchKeyCount.kind == "missing"
+                )
+            )
+            return {hashed: count for hashed, count in rows if count}
+
+        assert words() == {"marisol": 1, "quinones": 1}
+        before = keys()
+        assert before and key_counts() == {TOTAL_KEY: 1, **{h: 1 for h in before}}
+
+        changed = reports_service.update_report(
+            report=report, changes={"full_name": "Marisol Vega"}
+        )
+        assert service.refresh_matches(report=report, changed=changed)
+        db.session.commit()
+
+        assert words() == {"marisol": 1, "vega": 1}
+        after = keys()
+        assert after and after != before
+        assert key_counts() == {TOTAL_KEY: 1, **{h: 1 for h in after}}
+        assert db.session.get(MatchProfile, report.id).name_words == ["marisol", "vega"]
+
+
+def test_a_corrected_place_is_matched_with_the_new_point(app):
+    with app.app_context():
+        found = submit(**{**JOSE_AT_SHELTER, "lat": 17.97, "lon": -66.91})
+        # Without a home town: the engine also measures from it, and Yauco stays where it is.
+        missing = submit(**{**PEPE, "home_city": None, "lat": 18.03, "lon": -66.85})
+        db.session.commit()
+        [near] = [m for m in candidates_of(missing) if m.other_report(missing.id).id == found.id]
+        assert near.explanation["location"]["km"] < 15
+
+        # The family learns he was in San Juan, 100 km away.
+        changed = reports_service.update_report(
+            report=missing, changes={"lat": 18.466, "lon": -66.106}
+        )
+        assert service.refresh_matches(report=missing, changed=changed)
+        db.session.commit()
+
+        stored = db.session.get(MatchProfile, missing.id)
+        assert (stored.lat, stored.lon) == (18.466, -66.106)
+        [far] = [m for m in candidates_of(missing) if m.other_report(missing.id).id == found.id]
+        assert far.explanation["location"]["km"] > 80
+
+
+def test_a_correction_that_matching_does_not_read_is_not_reindexed(app, monkeypatch):
+    with app.app_context():
+        report = submit(**PEPE)
+        db.session.commit()
+        monkeypatch.setattr(service, "match_report", lambda **kw: pytest.fail("re-matched"))
+
+        changed = reports_service.update_report(report=report, changes={"author_name": "Ana"})
+
+        assert service.refresh_matches(report=report, changed=changed)
+
+
+def test_word_counts_feed_the_rarity_of_names(app):
+    with app.app_context():
+        for given in ("José", "María", "Luis", "Carmen"):
+            submit(match=False, kind="found", full_name=f"{given} García")
+        reports = db.session.scalars(sa.select(Report)).all()
+        service.index_reports(reports=reports)
+        db.session.commit()
+
+        stats = service._token_stats(["found"], {"garcia", "jose", "zapata"}, {"found": 4})["found"]
+        assert stats.counts == {"garcia": 4, "jose": 1}
+        assert stats.rarity("garcia") < stats.rarity("jose") < stats.rarity("zapata")
+
+
+# --- Candidates over time ----------------------------------------------------------------------
+
+
+def test_a_rejected_pair_is_never_suggested_again(app):
+    with app.app_context():
+        found = submit(**JOSE_AT_SHELTER)
+        missing = submit(**PEPE)
+        [match] = [m for m in candidates_of(missing) if m.other_report(missing.id).id == found.id]
+        service.reject_match(match_id=match.id, actor="user:test", reason="Different mother.")
+        db.session.commit()
+
+        service.match_report(report=missing)
+        service.match_report(report=found)
+        changed = reports_service.update_report(report=missing, changes={"age": "35"})
+        assert service.refresh_matches(report=missing, changed=changed)
+        db.session.commit()
+
+        assert found.id not in partners(missing)
+        assert missing.id not in partners(found)
+        rows = db.session.scalars(
+            sa.select(MatchCandidate).where(MatchCandidate.left_report_id == missing.id)
+        ).all()
+        assert [(r.right_report_id, r.status, r.reason) for r in rows] == [
+            (found.id, "rejected", "Different mother.")
+        ]
+        assert found.id in partners(missing, include_rejected=True)
+
+
+def test_rematching_rescores_potential_pairs_and_leaves_decided_ones(app):
+    with app.app_context():
+        found = submit(**JOSE_AT_SHELTER)
+        missing = submit(**PEPE)
+        twin = submit(**{**JOSE_AT_SHELTER, "full_name": "José García López"})
+        db.session.commit()
+        by_partner = {m.other_report(missing.id).id: m for m in candidates_of(missing)}
+        confirmed = service.confirm_match(match_id=by_partner[found.id].id, actor="user:test")
+        db.session.commit()
+        confirmed_state = (confirmed.score, confirmed.version, confirmed.updated_at)
+        potential = by_partner[twin.id]
+        version = potential.version
+
+        score = potential.score
+
+        # The family corrects the age: the potential pair is re-scored, the decided one is not.
+        changed = reports_service.update_report(report=missing, changes={"age": "70"})
+        assert service.refresh_matches(report=missing, changed=changed)
+        db.session.commit()
+
+        db.session.refresh(confirmed)
+        db.session.refresh(potential)
+        assert potential.score != score
+        assert (confirmed.score, confirmed.version, confirmed.updated_at) == confirmed_state
+        assert confirmed.status == "confirmed"
+        assert potential.status == "potential"
+        # Re-scoring never bumps the version: it must not turn a decision into a conflict.
+        assert potential.version == version
+        assert_invariants(potential)
+
+
+def test_candidates_below_the_floor_are_not_stored(app):
+    with app.app_context():
+        submit(kind="found", full_name="Björn Lindqvist", sex="male", age="70")
+        missing = submit(kind="missing", full_name="Aiko Tanaka", sex="female", age="6")
+        db.session.commit()
+
+        assert all(m.score >= service.SCORE_FLOOR for m in candidates_of(missing))
+
+
+# --- Decisions ---------------------------------------------------------------------------------
+
+
+def stored_pair(app) -> tuple[str, str, str]:
+    with app.app_context():
+        found = submit(**JOSE_AT_SHELTER)
+        missing = submit(**PEPE)
+        [match] = [m for m in candidates_of(missing) if m.other_report(missing.id).id == found.id]
+        db.session.commit()
+        return match.id, missing.id, found.id
+
+
+def test_confirm_links_both_reports_with_a_note_that_names_no_one(app):
+    match_id, missing_id, found_id = stored_pair(app)
+    with app.app_context():
+        match = service.confirm_match(match_id=match_id, actor="user:01abc", reason="Same tattoo.")
+        db.session.commit()
+
+        assert (match.status, match.decided_by, match.reason) == (
+            "confirmed",
+            "user:01abc",
+            "Same tattoo.",
+        )
+        assert match.decided_at is not None and match.version == 2
+        missing, found = db.session.get(Report, missing_id), db.session.get(Report, found_id)
+        notes = db.session.scalars(sa.select(Note).order_by(Note.report_id)).all()
+        assert {(n.report_id, n.linked_report_id) for n in notes} == {
+            (missing_id, found_id),
+            (found_id, missing_id),
+        }
+        for note in notes:
+            other = found if note.report_id == missing_id else missing
+            assert note.text == f"Confirmed as the same person as report {other.reference}."
+            assert note.created_by == "user:01abc"
+            assert "García" not in note.text and "GARCIA" not in note.text
+
+
+def test_a_decided_match_cannot_be_decided_again(app):
+    match_id, _, _ = stored_pair(app)
+    with app.app_context():
+        service.confirm_match(match_id=match_id, actor="user:a")
+        db.session.commit()
+
+        with pytest.raises(Conflict) as confirmed_twice:
+            service.confirm_match(match_id=match_id, actor="user:b")
+        with pytest.raises(Conflict) as rejected_after:
+            service.reject_match(match_id=match_id, actor="user:b", reason="No.")
+        assert confirmed_twice.value.code == rejected_after.value.code == "match_already_decided"
+
+
+def test_reject_needs_a_reason(app):
+    match_id, _, _ = stored_pair(app)
+    with app.app_context():
+        for reason in ("", "   ", None):
+            with pytest.raises(ValidationError) as error:
+                service.reject_match(match_id=match_id, actor="user:a", reason=reason)
+            assert "reason" in error.value.errors
+        assert db.session.get(MatchCandidate, match_id).status == "potential"
+
+
+def test_unknown_match_ids_are_not_found(app):
+    with app.app_context():
+        for match_id in ("01jzzzzzzzzzzzzzzzzzzzzzzz", "nope", "\x00" * 26, ""):
+            with pytest.raises(NotFound):
+                service.get_match(match_id=match_id)
+
+
+# --- The review queue --------------------------------------------------------------------------
+
+
+def test_queue_key_round_trips_exactly():
+    for score in (0.0, 1.0, 0.1 + 0.2, 5e-324, 0.999999999999):
+        key = queue_key(score, "01jabcdefghjkmnpqrstvwxyz0")
+        assert key.isalnum() and key.isascii()
+        assert parse_queue_key(key) == (score, "01jabcdefghjkmnpqrstvwxyz0")
+    for bad in (
+        "",
+        "x" * 42,
+        "7ff0000000000000" + "01jabcdefghjkmnpqrstvwxyz0",
+        "0" * 16 + "I" * 26,
+    ):
+        assert parse_queue_key(bad) is None
+
+
+def test_queue_is_best_first_and_filters_by_kind(app):
+    with app.app_context():
+        submit(**JOSE_AT_SHELTER)
+        submit(**PEPE)
+        submit(kind="missing", full_name="Nguyễn Văn An", age="45")
+        submit(kind="missing", full_name="Nguyen Van An", age="45")
+        db.session.commit()
+
+        rows = service.list_matches(limit=50)
+        assert rows and [r.score for r in rows] == sorted((r.score for r in rows), reverse=True)
+        assert {r.kind for r in service.list_matches(kind="duplicate", limit=50)} == {"duplicate"}
+        assert {r.kind for r in service.list_matches(kind="match", limit=50)} == {"match"}
+        with pytest.raises(ValidationError):
+            service.list_matches(limit=50, after="not-a-cursor")
+
+
+def test_minors_are_left_out_only_when_asked(app):
+    with app.app_context():
+        found = submit(kind="found", full_name="Sofía Ramírez", age="7", home_country="MX")
+        missing = submit(kind="missing", full_name="Sofia Ramirez", age="7", home_country="MX")
+        db.session.commit()
+
+        assert found.is_minor and missing.is_minor
+        assert service.list_matches(limit=50)
+        assert service.list_matches(limit=50, include_minors=False) == []
+        assert candidates_of(missing, include_minors=False) == []
+        with pytest.raises(NotFound):
+            service.get_match(match_id=candidates_of(missing)[0].id, include_minors=False)
+
+
+# --- Failures never lose a report ----------------------------------------------------------------
+
+
+def test_an_engine_failure_is_logged_and_undone_but_never_raised(app, monkeypatch, caplog):
+    with app.app_context():
+        submit(**JOSE_AT_SHELTER)
+        db.session.commit()
+
+        secret = "José García"
+
+        def broken(*args, **kwargs):
+            raise ZeroDivisionError(secret)
+
+        # Fails after the candidates were written: the SAVEPOINT must take them back.
+        monkeypatch.setattr(service, "_index", broken)
+        caplog.set_level(logging.ERROR, logger="app.matching.service")
+        report = submit(match=False, **PEPE)
+        assert service.refresh_matches(report=report) is False
+        db.session.commit()
+
+        assert db.session.get(Report, report.id) is not None
+        assert candidates_of(report) == []
+        assert db.session.get(MatchProfile, report.id) is None
+        assert f"matching failed for report {report.id}: ZeroDivisionError" in caplog.text
+        assert "José" not in caplog.text and "García" not in caplog.text
+        caplog.clear()
+
+
+# --- Bulk loads --------------------------------------------------------------------------------
+
+
+def test_bulk_task_indexes_everything_before_matching(app):
+    with app.app_context():
+        rows = [
+            submit(match=False, **JOSE_AT_SHELTER),
+            submit(match=False, **PEPE),
+            submit(match=False, kind="found", full_name="José García López", age="36"),
+            *[submit(match=False, **o) for o in OTHERS],
+        ]
+        ids = [r.id for r in rows]
+        db.session.commit()
+
+        # Enqueued as the import will do it; the test queue runs it inline.
+        matched = match_reports_task(ids).get()
+
+    assert matched == len(ids)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MatchProfile)) == len(ids)
+        pepe = db.session.get(Report, ids[1])
+        assert ids[0] in partners(pepe)
+        # Reports of one load find each other: the two found Josés are duplicates.
+        kinds = {m.kind for m in candidates_of(db.session.get(Report, ids[0]))}
+        assert kinds == {"match", "duplicate"}
+
+
+def test_reindex_command_rebuilds_the_index_and_reports_progress(app):
+    with app.app_context():
+        for fields in (JOSE_AT_SHELTER, PEPE, *OTHERS):
+            submit(match=False, **fields)
+        db.session.commit()
+
+        result = app.test_cli_runner().invoke(args=["matching", "reindex", "--batch-size", "2"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("matching: indexed 2/6 reports")
+    assert "indexed 6/6" in lines[2] and "matched 6/6" in lines[-1]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MatchProfile)) == 6
+        assert service.list_matches(limit=50)
+
+        again = app.test_cli_runner().invoke(args=["matching", "reindex", "--kind", "found"])
+        assert again.exit_code == 0, again.output
+        assert "indexed 5/5" in again.output
+        # Re-indexing counts nobody twice.
+        total = db.session.scalar(
+            sa.select(MatchKeyCount.count).where(
+                MatchKeyCount.kind == "found", MatchKeyCount.key_hash == TOTAL_KEY
+            )
+        )
+        assert total == 5
