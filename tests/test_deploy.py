@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "deploy" / "gunicorn.conf.py"
 # The tools of the virtualenv running the tests, wherever it lives.
 BIN = Path(sys.executable).parent
-READY_WITHIN = 20.0
+READY_WITHIN = 90.0  # the master loads the gazetteer (seconds) before forking
 
 
 def _free_port() -> int:
