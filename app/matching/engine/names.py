@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.matching.engine.lexicon import Lexicon, load_lexicon
 from app.matching.engine.phonetic import phon, skeleton
@@ -145,6 +146,7 @@ def _make(given: list[str], family: list[str], unknown: list[str], lexicon: Lexi
     return ParsedName(tuple(tokens[:MAX_TOKENS]))
 
 
+@lru_cache(maxsize=100_000)
 def parse_names(
     *,
     full_name: str | None = None,
@@ -155,6 +157,9 @@ def parse_names(
     lexicon: Lexicon | None = None,
 ) -> tuple[ParsedName, ...]:
     """Every reading of the person's name worth comparing, most explicit first.
+
+    Cached: candidates are parsed again at every query that finds them, and the result depends
+    only on the arguments (a Lexicon hashes by identity).
 
     given_name / family_name give roles; "FAMILY, Given" in full_name gives them too; otherwise a
     full name's words have no role, since its order depends on culture (family first in Vietnam,
