@@ -37,7 +37,7 @@ from app.matching.engine.model import MODEL_FILE, Model  # noqa: E402
 from app.matching.engine.records import PersonRecord, prepare  # noqa: E402
 
 FIELDS = set(PersonRecord.__dataclass_fields__)
-L2 = 0.05
+L2 = 0.01
 
 
 def read_jsonl(path: Path) -> list[dict]:

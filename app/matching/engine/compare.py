@@ -124,23 +124,29 @@ def align(left: ParsedName, right: ParsedName) -> NameComparison:
 
 
 class TokenStats:
-    """How common each name word is among the registered people: rare names weigh more."""
+    """How common each name word is among the registered people: rare names weigh more.
+
+    Counts are smoothed with PRIOR_RECORDS imaginary records in which the word is absent, so a
+    young registry (the first hours of a disaster, a test) does not call every word common just
+    because two of its three reports share it.
+    """
+
+    PRIOR_RECORDS = 10_000
 
     def __init__(self, counts: dict[str, int] | None = None, total: int = 0) -> None:
         self.counts = counts or {}
-        self.total = max(total, 1)
-        self._log_total = math.log(self.total + 1)
+        self.total = max(total, 0)
 
     def add(self, texts: list[str]) -> None:
         for text in set(texts):
             self.counts[text] = self.counts.get(text, 0) + 1
         self.total += 1
-        self._log_total = math.log(self.total + 1)
 
     def rarity(self, text: str) -> float:
-        """0 for a word every record has, 1 for a word never seen."""
+        """Near 0 for a word most records have, 1 for a word never seen."""
         count = self.counts.get(text, 0)
-        return math.log((self.total + 1) / (count + 1)) / self._log_total
+        size = self.total + self.PRIOR_RECORDS + 1
+        return max(math.log(size / (count + 1)), 0.0) / math.log(size)
 
 
 def name_features(cmp: NameComparison, stats: TokenStats) -> dict[str, float]:
@@ -166,6 +172,7 @@ def name_features(cmp: NameComparison, stats: TokenStats) -> dict[str, float]:
     left_family = [t for t in cmp.left_unmatched if t.role == FAMILY]
     right_family = [t for t in cmp.right_unmatched if t.role == FAMILY]
     both_left = bool(cmp.left_unmatched) and bool(cmp.right_unmatched)
+    kinds = [m.kind for m in cmp.matches]
     perfect = bool(cmp.matches) and not cmp.left_unmatched and not cmp.right_unmatched
     perfect = perfect and all(m.score >= 0.88 for m in cmp.matches)
     return {
@@ -184,7 +191,26 @@ def name_features(cmp: NameComparison, stats: TokenStats) -> dict[str, float]:
         "name_given_conflict": float(bool(left_given and right_given)),
         "name_family_conflict": float(bool(left_family and right_family)),
         "name_unmatched": float(len(cmp.left_unmatched) + len(cmp.right_unmatched)),
+        "name_left_unmatched": float(min(len(cmp.left_unmatched), 3)),
+        "name_right_unmatched": float(min(len(cmp.right_unmatched), 3)),
+        "name_exact_words": float(min(kinds.count(EXACT) + kinds.count(VARIANT), 4)),
+        "name_fuzzy_words": float(min(kinds.count(TYPO) + kinds.count(PREFIX), 3)),
+        "name_sound_words": float(min(kinds.count(PHONETIC) + kinds.count(NICKNAME), 3)),
+        "name_initials": float(min(kinds.count(INITIAL), 2)),
+        # The given name is where namesakes and relatives differ: did it agree, and how well?
+        "name_given_score": max(
+            (m.score for m in cmp.matches if GIVEN in (m.left_role, m.right_role)), default=0.0
+        ),
+        "name_first_words": float(_first_words_aligned(cmp)),
     }
+
+
+def _first_words_aligned(cmp: NameComparison) -> bool:
+    """Whether the first written words agree (usually the given names in a plain full name)."""
+    if not cmp.left.tokens or not cmp.right.tokens:
+        return False
+    first = (cmp.left.tokens[0].text, cmp.right.tokens[0].text)
+    return any((m.left, m.right) == first and m.score >= 0.8 for m in cmp.matches)
 
 
 def best_name_comparison(
