@@ -111,46 +111,39 @@ def transactional(view: Callable[..., Any]) -> Callable[..., Any]:
         if existing is not None:
             return _replay(existing, fingerprint)
 
+        def remember(response: Response) -> None:
+            # Only an expired record may be replaced. Deleting a live one would delete a
+            # concurrent winner's record (committed since our _find), and the unique
+            # constraint could no longer stop the second report.
+            db.session.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.scope == scope,
+                    IdempotencyRecord.key == key,
+                    IdempotencyRecord.created_at < _expired_before(),
+                )
+            )
+            db.session.add(
+                IdempotencyRecord(
+                    scope=scope,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status_code=response.status_code,
+                    body=response.get_data(as_text=True),
+                    headers=json.dumps(
+                        {k: v for k, v in response.headers.items() if k == "Location"}
+                    ),
+                )
+            )
+
         try:
-            response = current_app.make_response(view(*args, **kwargs))
-            if 200 <= response.status_code < 300:
-                # Only an expired record may be replaced. Deleting a live one would delete a
-                # concurrent winner's record (committed since our _find), and the unique
-                # constraint could no longer stop the second report.
-                db.session.execute(
-                    delete(IdempotencyRecord).where(
-                        IdempotencyRecord.scope == scope,
-                        IdempotencyRecord.key == key,
-                        IdempotencyRecord.created_at < _expired_before(),
-                    )
-                )
-                db.session.add(
-                    IdempotencyRecord(
-                        scope=scope,
-                        key=key,
-                        fingerprint=fingerprint,
-                        status_code=response.status_code,
-                        body=response.get_data(as_text=True),
-                        headers=json.dumps(
-                            {k: v for k, v in response.headers.items() if k == "Location"}
-                        ),
-                    )
-                )
-            db.session.commit()
-            return response
-        except IntegrityError:
-            # Another request with this key committed first: nothing of ours was written.
-            db.session.rollback()
+            return _run_and_commit(view, args, kwargs, remember=remember)
+        except Conflict:
+            # If another request with this key committed first, nothing of ours was written
+            # and its response is the answer; any other conflict stands.
             winner = _find(scope, key)
             if winner is None:
-                raise _concurrent_conflict() from None
+                raise
             return _replay(winner, fingerprint)
-        except StaleDataError:
-            db.session.rollback()
-            raise _concurrent_conflict() from None
-        except BaseException:
-            db.session.rollback()
-            raise
 
     return wrapper
 
@@ -169,12 +162,21 @@ def committed(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _run_and_commit(view: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def _run_and_commit(
+    view: Callable[..., Any],
+    args: tuple,
+    kwargs: dict,
+    remember: Callable[[Response], None] | None = None,
+) -> Any:
+    """Run the view and commit; `remember` adds to the same transaction what a 2xx response is."""
     try:
         response = current_app.make_response(view(*args, **kwargs))
+        if remember is not None and 200 <= response.status_code < 300:
+            remember(response)
         db.session.commit()
         return response
     except (IntegrityError, StaleDataError):
+        # IntegrityError: a concurrent request took the same unique value (or Idempotency-Key);
         # StaleDataError: the row's version changed under us (two corrections at once).
         db.session.rollback()
         raise _concurrent_conflict() from None

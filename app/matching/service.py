@@ -50,11 +50,10 @@ log = logging.getLogger(__name__)
 SCORE_FLOOR = 0.002
 # New candidates stored per report and kind: the best this many.
 MATCH_LIMIT = 10
-# Reports per kind that blocking hands to the engine's shortlist (scripts/train_matching.py
-# trains the model on the same pipeline: 400 blocked, SHORTLIST compared).
+# Candidates from this probability are in the medium band (high starts at the alert threshold).
 MEDIUM_BAND = 0.5
-# A key filed under more reports than this says little ("j|grs": every José García) and would
-# make the lookup read a long posting: it is skipped.
+# Blocking hands BLOCK_LIMIT reports per kind to the engine's shortlist and skips keys over
+# MAX_POSTING, as scripts/train_matching.py does when it fits the model.
 # The most index entries one lookup reads, rarest keys first: this bounds the cost of a lookup
 # whatever the size of the registry. Measured on PostgreSQL with a million reports (11.7 million
 # index rows) on a 2-core machine: the lookup of one kind takes p50 ~10 ms, p95 ~25 ms.

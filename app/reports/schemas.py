@@ -140,8 +140,8 @@ class ReportInSchema(ma.Schema):
         source_date = data.get("source_date")
         if source_date is not None and source_date > datetime.now(UTC) + _CLOCK_SKEW:
             errors["source_date"] = ["Must not be in the future."]
-        if not kwargs.get("partial") and not _has_name_or_description(data):
-            errors["_schema"] = ["Give a name (or a nickname) or a description."]
+        if not kwargs.get("partial") and not has_name_or_description(data):
+            errors["_schema"] = [NO_IDENTITY]
         if errors:
             raise ma.ValidationError(errors)
 
@@ -156,10 +156,15 @@ class ReportInSchema(ma.Schema):
         return data
 
 
-def _has_name_or_description(data: dict[str, Any]) -> bool:
-    return any(data.get(f) for f in ("full_name", "given_name", "family_name", "description")) or (
-        any(data.get("alternate_names") or ())
-    )
+IDENTITY_FIELDS = ("full_name", "given_name", "family_name", "description", "alternate_names")
+NO_IDENTITY = "Give a name (or a nickname) or a description."
+
+
+def has_name_or_description(data: dict[str, Any]) -> bool:
+    """A report must say who: a name, a nickname, or a description (an unconscious patient)."""
+    texts = (data.get(f) for f in IDENTITY_FIELDS if f != "alternate_names")
+    # A list of blank nicknames is no nickname.
+    return any(texts) or any(data.get("alternate_names") or ())
 
 
 class ReportPatchSchema(ReportInSchema):

@@ -13,7 +13,7 @@ from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.reports.models import Note, Report
-from app.reports.schemas import parse_age
+from app.reports.schemas import IDENTITY_FIELDS, NO_IDENTITY, has_name_or_description, parse_age
 
 ADULT_AGE = 18
 _DEFAULT_STATUS = {"missing": "information_sought", "found": "believed_alive"}
@@ -155,12 +155,8 @@ def update_report(*, report: Report, changes: dict[str, Any]) -> list[str]:
     changed = [name for name, value in changes.items() if getattr(report, name) != value]
     for name in changed:
         setattr(report, name, changes[name])
-    probe = {
-        f: getattr(report, f)
-        for f in ("full_name", "given_name", "family_name", "description", "alternate_names")
-    }
-    if not any(probe.values()):
-        raise ValidationError(errors={"_schema": ["Give a name (or a nickname) or a description."]})
+    if not has_name_or_description({f: getattr(report, f) for f in IDENTITY_FIELDS}):
+        raise ValidationError(errors={"_schema": [NO_IDENTITY]})
     if (report.lat is None) != (report.lon is None):
         raise ValidationError(errors={"lat": ["Give lat and lon together."]})
     if changed:
