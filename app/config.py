@@ -6,15 +6,20 @@ Production refuses to start without the secrets it cannot guess.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = ROOT / "instance"
 ENVIRONMENTS = ("development", "production", "test")
+# The public Nominatim's usage policy: at most one request per second, and a User-Agent that
+# names the application. https://operations.osmfoundation.org/policies/nominatim/
+PUBLIC_NOMINATIM = "nominatim.openstreetmap.org"
 
 
 class ConfigError(RuntimeError):
@@ -29,6 +34,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -61,6 +79,76 @@ def queue_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     }
 
 
+def geocoder_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The optional online geocoder (Nominatim): off unless GEOCODER_ONLINE_URL is set."""
+    env = os.environ if env is None else env
+    settings = {
+        "GEOCODER_ONLINE_URL": (env.get("GEOCODER_ONLINE_URL") or "").strip() or None,
+        "GEOCODER_USER_AGENT": (env.get("GEOCODER_USER_AGENT") or "").strip() or None,
+        "GEOCODER_MIN_DELAY_S": _float(env, "GEOCODER_MIN_DELAY_S", 1.0),
+        "GEOCODER_TIMEOUT_S": _float(env, "GEOCODER_TIMEOUT_S", 5.0),
+    }
+    online_geocoder_options(settings)  # refuse a setting that cannot work now, not at the call
+    return settings
+
+
+def online_geocoder_options(settings: Mapping[str, Any]) -> dict[str, Any] | None:
+    """OnlineGeocoder's keyword arguments from the GEOCODER_* settings; None when it is off.
+
+    Also checks settings given to create_app() directly, which load_config() never saw.
+    """
+    url = settings.get("GEOCODER_ONLINE_URL")
+    if not url:
+        return None
+    # The URL is never quoted back: it could carry credentials.
+    example = "an http(s) base URL such as https://nominatim.example.org"
+    try:
+        parts = urlsplit(str(url).strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(f"GEOCODER_ONLINE_URL must be {example}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"GEOCODER_ONLINE_URL must be {example}")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError("GEOCODER_ONLINE_URL must not carry credentials, a query or a fragment")
+    path = parts.path.rstrip("/")
+    if path.endswith(("/search", "/search.php")):
+        raise ConfigError("GEOCODER_ONLINE_URL is the base URL: geopy adds /search itself")
+
+    user_agent = str(settings.get("GEOCODER_USER_AGENT") or "").strip()
+    if not user_agent:
+        raise ConfigError(
+            "GEOCODER_ONLINE_URL needs GEOCODER_USER_AGENT: a name for this deployment with a "
+            "contact, as Nominatim's usage policy asks"
+        )
+    delay = _number(settings, "GEOCODER_MIN_DELAY_S")
+    timeout = _number(settings, "GEOCODER_TIMEOUT_S")
+    if delay < 0:
+        raise ConfigError("GEOCODER_MIN_DELAY_S must be 0 or more seconds")
+    if parts.hostname == PUBLIC_NOMINATIM and delay < 1:
+        raise ConfigError(
+            f"GEOCODER_MIN_DELAY_S must be at least 1 for {PUBLIC_NOMINATIM}, "
+            "whose usage policy allows one request per second"
+        )
+    if timeout <= 0:
+        raise ConfigError("GEOCODER_TIMEOUT_S must be more than 0 seconds")
+    return {
+        "user_agent": user_agent,
+        # geopy wants the scheme apart and the rest as "domain" (host, port and any path).
+        "scheme": parts.scheme,
+        "domain": parts.netloc + path,
+        "timeout": timeout,
+        "min_delay_seconds": delay,
+    }
+
+
+def _number(settings: Mapping[str, Any], name: str) -> float:
+    value = settings.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number of seconds, got {value!r}")
+    return float(value)
+
+
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     env = os.environ if env is None else env
@@ -84,6 +172,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
 
     return {
         **queue_config(env),
+        **geocoder_config(env),
         "REUNITE_ENV": reunite_env,
         # A random key outside production keeps the demo secret-free; sessions do not survive
         # a restart, which is what a demo wants.
