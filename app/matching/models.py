@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +16,9 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -29,16 +34,39 @@ from app.reports.models import Report
 KINDS = ("match", "duplicate")
 STATUSES = ("potential", "confirmed", "rejected")
 BANDS = ("high", "medium", "low")
-# The MatchKeyCount row with this key_hash counts the indexed reports of its kind (the N of the
-# key weights and of the name-word rarity). Real key hashes are never negative.
-TOTAL_KEY = -1
 # Folded name words are ASCII letters and digits; longer ones are noise and are not counted.
 MAX_TOKEN_LENGTH = 100
 
 
-def key_hash(key: str) -> int:
-    """A stable 63-bit hash of a blocking key (fits a signed BIGINT; Python's hash() is salted)."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 1
+@lru_cache(maxsize=200_000)
+def key_hash(kind: str, key: str) -> int:
+    """A stable 63-bit hash of a blocking key of a kind of report (fits a signed BIGINT).
+
+    The kind is part of the hash, so one index serves both kinds without a column for it.
+    Python's hash() is salted per process, so it cannot be stored. Cached: the common keys
+    ("j|grs") come back report after report.
+    """
+    data = f"{kind}\x1f{key}".encode()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big") >> 1
+
+
+def total_key(kind: str) -> int:
+    """The MatchKeyCount row that counts the indexed reports of a kind (the N of the key weights
+    and of the name-word rarity). No blocking key is spelled like it."""
+    return key_hash(kind, "#total")
+
+
+def pack_keys(hashes: Iterable[int]) -> bytes:
+    """Key hashes as MatchProfile.hashes stores them."""
+    values = list(hashes)
+    return struct.pack(f">{len(values)}q", *values)
+
+
+def unpack_keys(data: bytes | None) -> list[int]:
+    """MatchProfile.hashes back into key hashes."""
+    if not data:
+        return []
+    return list(struct.unpack(f">{len(data) // 8}q", data))
 
 
 def queue_key(score: float, match_id: str) -> str:
@@ -117,53 +145,61 @@ class MatchCandidate(db.Model):
         return self.right_report if self.left_report_id == report_id else self.left_report
 
 
-class MatchKey(db.Model):
-    """The blocking index: one row per (report, blocking key), found by (kind, key_hash).
-
-    The index covers report_id too, so the candidate lookup reads the index alone.
-    """
-
-    __tablename__ = "match_keys"
-    __table_args__ = (Index("ix_match_keys_lookup", "kind", "key_hash", "report_id"),)
-
-    report_id: Mapped[str] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
-    )
-    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    kind: Mapped[str] = mapped_column(String(10))
-
-
-class MatchKeyCount(db.Model):
-    """How many reports of a kind are filed under a key (its posting size); see TOTAL_KEY."""
-
-    __tablename__ = "match_key_counts"
-
-    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
-    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    count: Mapped[int] = mapped_column(default=0)
-
-
 class MatchProfile(db.Model):
     """What matching keeps of an indexed report beyond the report itself.
 
-    The point is the report's own coordinates, or where the offline gazetteer placed its
-    location at index time. `places` holds every answer the gazetteer gave for the report
-    ([text, country, lat, lon], lat and lon null when not found), so the engine rebuilds the
-    same profile without geocoding again. The name words are those counted in NameTokenCount,
-    so a re-index can take them back out.
+    `seq` is the report's number in the blocking index: four bytes in each of its index rows
+    instead of a 26-character id. The point is the report's own coordinates, or where the
+    offline gazetteer placed its location at index time. `places` holds every answer the
+    gazetteer gave for the report ([text, country, lat, lon], lat and lon null when not
+    found), so the engine rebuilds the same profile without geocoding again. The name words,
+    age interval and sex are what the engine's cheap shortlist reads, so a lookup prepares only
+    the shortlisted reports in full. `hashes` are the key hashes the report is filed under
+    (packed signed 64-bit integers), so a re-index or removal takes exactly those rows out and
+    the name words out of NameTokenCount.
     """
 
     __tablename__ = "match_profiles"
 
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     report_id: Mapped[str] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("reports.id", ondelete="CASCADE"), unique=True
     )
     kind: Mapped[str] = mapped_column(String(10))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    age_low: Mapped[int | None] = mapped_column(SmallInteger)
+    age_high: Mapped[int | None] = mapped_column(SmallInteger)
+    sex: Mapped[str | None] = mapped_column(String(10))
     places: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     name_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MatchKey(db.Model):
+    """The blocking index: one row per (key, report), the key hash carrying the report's kind.
+
+    Two integers per row and nothing else: the primary key is the lookup (all reports filed
+    under a key), and SQLite stores the table as that index alone (WITHOUT ROWID). No foreign
+    key: the rows of a report leave with it through `unindex_reports`, and a lookup joins
+    MatchProfile, so a row left behind could never surface.
+    """
+
+    __tablename__ = "match_keys"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class MatchKeyCount(db.Model):
+    """How many reports are filed under a key (its posting size); see total_key()."""
+
+    __tablename__ = "match_key_counts"
+
+    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
 
 
 class NameTokenCount(db.Model):

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import math
 import traceback
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, case, delete, desc, func, or_, select, update
+from sqlalchemy import true as sa_true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -23,21 +24,29 @@ from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.geo import default_gazetteer
-from app.matching.engine.blocking import BLOCK_LIMIT, MAX_POSTING, blocking_keys, shortlist
+from app.matching.engine.blocking import (
+    BLOCK_LIMIT,
+    MAX_POSTING,
+    Brief,
+    blocking_keys,
+    shortlist,
+)
 from app.matching.engine.compare import TokenStats
 from app.matching.engine.matcher import SHORTLIST, Candidate, rank
 from app.matching.engine.model import load_model
 from app.matching.engine.records import PersonRecord, Profile, prepare
 from app.matching.models import (
     MAX_TOKEN_LENGTH,
-    TOTAL_KEY,
     MatchCandidate,
     MatchKey,
     MatchKeyCount,
     MatchProfile,
     NameTokenCount,
     key_hash,
+    pack_keys,
     parse_queue_key,
+    total_key,
+    unpack_keys,
 )
 from app.reports import service as reports_service
 from app.reports.models import Report
@@ -83,7 +92,7 @@ _RESCORED = ("score", "band", "explanation", "features", "updated_at")
 # --- Geocoding --------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=100_000)
 def geocode(text: str | None, country: str | None) -> tuple[float, float] | None:
     """The offline gazetteer as the engine's geocoder; bad input gives no point, never an error.
 
@@ -201,16 +210,14 @@ def _prepare_known(record: PersonRecord, places: Places) -> Profile:
     return prepare(record, lambda text, country: answers.get((text, country)))
 
 
-def _stored_places(stored: MatchProfile | None) -> Places:
-    return tuple(tuple(place) for place in (stored.places if stored else ()))  # type: ignore[misc]
+def _counted(words: Iterable[str]) -> set[str]:
+    """The name words NameTokenCount counts (longer ones are noise)."""
+    return {w for w in words if w and len(w) <= MAX_TOKEN_LENGTH}
 
 
-def _counted_words(profile: Profile) -> set[str]:
-    return {w for w in profile.name_words if w and len(w) <= MAX_TOKEN_LENGTH}
-
-
-def _key_hashes(profile: Profile) -> list[int]:
-    return list(dict.fromkeys(key_hash(k) for k in blocking_keys(profile)))
+def _key_hashes(kind: str, profile: Profile) -> list[int]:
+    """The hashes a profile is filed under as a report of `kind`."""
+    return list(dict.fromkeys(key_hash(kind, k) for k in blocking_keys(profile)))
 
 
 # --- Writing the index ------------------------------------------------------------------------
@@ -222,22 +229,22 @@ def _insert(table: Table) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-def _add_counts(table: Table, column: str, deltas: Counter[tuple[str, Any]]) -> None:
-    """Add deltas to count rows, creating missing ones, in one statement.
+def _add_counts(table: Table, columns: tuple[str, ...], deltas: dict[tuple[Any, ...], int]) -> None:
+    """Add deltas to count rows keyed by `columns`, creating missing ones, in one statement.
 
     Rows are written in key order, so two transactions never wait for each other's rows in
     opposite orders (no deadlock on PostgreSQL).
     """
     rows = [
-        {"kind": kind, column: value, "count": delta}
-        for (kind, value), delta in sorted(deltas.items())
+        {**dict(zip(columns, key, strict=True)), "count": delta}
+        for key, delta in sorted(deltas.items())
         if delta
     ]
     if not rows:
         return
     stmt = _insert(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["kind", column], set_={"count": table.c.count + stmt.excluded.count}
+        index_elements=list(columns), set_={"count": table.c.count + stmt.excluded.count}
     )
     db.session.execute(stmt, rows)
 
@@ -270,130 +277,243 @@ def _index(prepared: list[tuple[Report, Profile, Places]]) -> None:
     """
     if not prepared:
         return
+    profiles = MatchProfile.__table__
     ids = [report.id for report, _, _ in prepared]
     stored = {
-        p.report_id: p
-        for p in db.session.scalars(select(MatchProfile).where(MatchProfile.report_id.in_(ids)))
+        row.report_id: row
+        for row in db.session.execute(
+            select(
+                profiles.c.seq, profiles.c.report_id, profiles.c.name_words, profiles.c.hashes
+            ).where(profiles.c.report_id.in_(ids))
+        )
     }
-    old_keys: dict[str, set[int]] = defaultdict(set)
-    for report_id, hashed in db.session.execute(
-        select(MatchKey.report_id, MatchKey.key_hash).where(MatchKey.report_id.in_(ids))
-    ):
-        old_keys[report_id].add(hashed)
-
-    key_deltas: Counter[tuple[str, int]] = Counter()
+    key_deltas: Counter[int] = Counter()
     word_deltas: Counter[tuple[str, str]] = Counter()
     added_keys: list[dict[str, Any]] = []
     removed_keys: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    new_keys_of: dict[str, list[int]] = {}
     now = utcnow()
     for report, profile, places in prepared:
         kind = report.kind
-        new_keys = set(_key_hashes(profile))
-        before = old_keys.get(report.id, set())
-        for hashed in new_keys - before:
-            added_keys.append({"report_id": report.id, "key_hash": hashed, "kind": kind})
-            key_deltas[kind, hashed] += 1
-        for hashed in before - new_keys:
-            removed_keys.append({"b_report_id": report.id, "b_key_hash": hashed})
-            key_deltas[kind, hashed] -= 1
-        words = _counted_words(profile)
-        point = profile.point or (None, None)
+        hashes = _key_hashes(kind, profile)
+        values = _profile_values(report, profile, places, hashes, now)
         entry = stored.get(report.id)
+        before_words: set[str] = set()
         if entry is None:
-            key_deltas[kind, TOTAL_KEY] += 1
-            entry = MatchProfile(report_id=report.id, kind=kind, name_words=[])
-            db.session.add(entry)
-        for word in words - set(entry.name_words):
+            key_deltas[total_key(kind)] += 1
+            key_deltas.update(hashes)
+            new_keys_of[report.id] = hashes
+            inserts.append(values)
+        else:
+            before = set(unpack_keys(entry.hashes))
+            for hashed in set(hashes) - before:
+                added_keys.append({"key_hash": hashed, "seq": entry.seq})
+                key_deltas[hashed] += 1
+            for hashed in before - set(hashes):
+                removed_keys.append({"b_key_hash": hashed, "b_seq": entry.seq})
+                key_deltas[hashed] -= 1
+            before_words = _counted(entry.name_words or ())
+            updates.append({"b_seq": entry.seq, **{f"b_{k}": v for k, v in values.items()}})
+        words = _counted(profile.name_words)
+        for word in words - before_words:
             word_deltas[kind, word] += 1
-        for word in set(entry.name_words) - words:
+        for word in before_words - words:
             word_deltas[kind, word] -= 1
-        entry.lat, entry.lon = point
-        entry.places = [list(place) for place in places]
-        entry.name_words = sorted(words)
-        entry.indexed_at = now
-    db.session.flush()
 
-    table = MatchKey.__table__
+    if inserts:
+        # RETURNING gives each new report its number in the index, in the order inserted.
+        rows = db.session.execute(
+            profiles.insert().returning(
+                profiles.c.seq, profiles.c.report_id, sort_by_parameter_order=True
+            ),
+            inserts,
+        )
+        for seq, report_id in rows:
+            added_keys.extend({"key_hash": h, "seq": seq} for h in new_keys_of[report_id])
+    if updates:
+        db.session.execute(
+            update(profiles)
+            .where(profiles.c.seq == bindparam("b_seq"))
+            .values({name: bindparam(f"b_{name}") for name in _PROFILE_FIELDS}),
+            updates,
+        )
+    keys = MatchKey.__table__
     if removed_keys:
         db.session.execute(
-            delete(table).where(
-                table.c.report_id == bindparam("b_report_id"),
-                table.c.key_hash == bindparam("b_key_hash"),
+            delete(keys).where(
+                keys.c.key_hash == bindparam("b_key_hash"), keys.c.seq == bindparam("b_seq")
             ),
             removed_keys,
         )
     if added_keys:
-        db.session.execute(table.insert(), added_keys)
-    _add_counts(MatchKeyCount.__table__, "key_hash", key_deltas)
-    _add_counts(NameTokenCount.__table__, "token", word_deltas)
+        db.session.execute(keys.insert(), added_keys)
+    _add_counts(MatchKeyCount.__table__, ("key_hash",), {(h,): d for h, d in key_deltas.items()})
+    _add_counts(NameTokenCount.__table__, ("kind", "token"), word_deltas)
+
+
+# MatchProfile columns written at every (re-)index; report_id and kind never change.
+_PROFILE_FIELDS = (
+    "lat",
+    "lon",
+    "age_low",
+    "age_high",
+    "sex",
+    "places",
+    "name_words",
+    "hashes",
+    "indexed_at",
+)
+
+
+def _profile_values(
+    report: Report, profile: Profile, places: Places, hashes: list[int], now: Any
+) -> dict[str, Any]:
+    point = profile.point or (None, None)
+    age = profile.age or (None, None)
+    return {
+        "report_id": report.id,
+        "kind": report.kind,
+        "lat": point[0],
+        "lon": point[1],
+        "age_low": age[0],
+        "age_high": age[1],
+        "sex": profile.sex,
+        "places": [list(place) for place in places],
+        "name_words": list(profile.name_words),
+        "hashes": pack_keys(hashes),
+        "indexed_at": now,
+    }
+
+
+def unindex_reports(*, report_ids: Iterable[str]) -> int:
+    """Take reports out of the blocking index and the counts; returns how many were indexed.
+
+    For deletion and expiry: call it before the reports go, or their index rows are left
+    behind (invisible to lookups, which join MatchProfile, but counted in posting sizes).
+    """
+    ids = list(dict.fromkeys(report_ids))
+    if not ids:
+        return 0
+    profiles = MatchProfile.__table__
+    rows = db.session.execute(
+        select(profiles.c.seq, profiles.c.kind, profiles.c.name_words, profiles.c.hashes).where(
+            profiles.c.report_id.in_(ids)
+        )
+    ).all()
+    if not rows:
+        return 0
+    key_deltas: Counter[int] = Counter()
+    word_deltas: Counter[tuple[str, str]] = Counter()
+    removed: list[dict[str, Any]] = []
+    for row in rows:
+        key_deltas[total_key(row.kind)] -= 1
+        for hashed in unpack_keys(row.hashes):
+            removed.append({"b_key_hash": hashed, "b_seq": row.seq})
+            key_deltas[hashed] -= 1
+        for word in _counted(row.name_words or ()):
+            word_deltas[row.kind, word] -= 1
+    keys = MatchKey.__table__
+    if removed:
+        db.session.execute(
+            delete(keys).where(
+                keys.c.key_hash == bindparam("b_key_hash"), keys.c.seq == bindparam("b_seq")
+            ),
+            removed,
+        )
+    db.session.execute(delete(profiles).where(profiles.c.seq.in_([row.seq for row in rows])))
+    _add_counts(MatchKeyCount.__table__, ("key_hash",), {(h,): d for h, d in key_deltas.items()})
+    _add_counts(NameTokenCount.__table__, ("kind", "token"), word_deltas)
+    return len(rows)
 
 
 # --- Finding candidates -----------------------------------------------------------------------
 
 
-def _key_counts(kinds: Iterable[str], hashes: list[int]) -> dict[tuple[str, int], int]:
+def _key_counts(hashes: Iterable[int]) -> dict[int, int]:
+    """Posting sizes of these keys (and of the kinds' totals), one primary-key lookup each."""
+    wanted = list(dict.fromkeys(hashes))
     rows = db.session.execute(
-        select(MatchKeyCount.kind, MatchKeyCount.key_hash, MatchKeyCount.count).where(
-            MatchKeyCount.kind.in_(list(kinds)),
-            MatchKeyCount.key_hash.in_([TOTAL_KEY, *hashes]),
+        select(MatchKeyCount.key_hash, MatchKeyCount.count).where(
+            MatchKeyCount.key_hash.in_(wanted)
         )
     )
-    return {(kind, hashed): count for kind, hashed, count in rows}
+    return {hashed: count for hashed, count in rows}
 
 
 def _blocked(
-    *, kind: str, hashes: list[int], counts: dict[tuple[str, int], int], exclude: str
-) -> list[str]:
-    """Ids of reports of `kind` that share the most informative keys with the query.
+    *, hashes: list[int], total: int, counts: dict[int, int], exclude: int | None
+) -> list[int]:
+    """Index numbers (seq) of the reports that share the most informative keys with the query.
 
-    The SQL reads only the postings of the chosen keys through the (kind, key_hash, report_id)
-    index and sums, per report, the weight log(N / posting size) of the keys it shares, as an
-    inverted index scores documents. Keys are chosen rarest first until POSTING_BUDGET index
-    entries, skipping any over MAX_POSTING: the cost is bounded whatever N is, and the rare keys
-    are the ones that tell namesakes apart. Posting sizes come from MatchKeyCount (a primary-key
-    lookup); counting them on the fly would read every posting twice.
+    `hashes` are the query's keys for one kind of report. The SQL reads only the postings of
+    the chosen keys through the primary key (key_hash, seq) and sums, per report, the weight
+    log(N / posting size) of the keys it shares, as an inverted index scores documents. Keys
+    are chosen rarest first until POSTING_BUDGET index entries, skipping any over MAX_POSTING:
+    the cost is bounded whatever N is, and the rare keys are the ones that tell namesakes
+    apart. Posting sizes come from MatchKeyCount; counting them on the fly would read every
+    posting twice.
     """
-    total = max(counts.get((kind, TOTAL_KEY), 0), 1)
-    sizes = sorted(
-        (counts[kind, h], h) for h in hashes if counts.get((kind, h), 0) > 0 and h != TOTAL_KEY
-    )
+    sizes = sorted((counts[h], h) for h in hashes if counts.get(h, 0) > 0)
     if not sizes:
         return []
+    keys = MatchKey.__table__
+    not_self = keys.c.seq != exclude if exclude is not None else sa_true()
     chosen: dict[int, float] = {}
     budget = POSTING_BUDGET
     for size, hashed in sizes:
         if size > MAX_POSTING or size > budget:
             break
-        chosen[hashed] = math.log((total + 1) / size)
+        chosen[hashed] = math.log((max(total, 1) + 1) / size)
         budget -= size
     if not chosen:
         # Every key is common (only "José García", nothing else): the newest namesakes.
-        rarest = sizes[0][1]
         return list(
             db.session.scalars(
-                select(MatchKey.report_id)
-                .where(
-                    MatchKey.kind == kind,
-                    MatchKey.key_hash == rarest,
-                    MatchKey.report_id != exclude,
-                )
-                .order_by(MatchKey.report_id.desc())
+                select(keys.c.seq)
+                .where(keys.c.key_hash == sizes[0][1], not_self)
+                .order_by(keys.c.seq.desc())
                 .limit(BLOCK_LIMIT)
             )
         )
-    weight = func.sum(case(chosen, value=MatchKey.key_hash, else_=0.0)).label("weight")
+    weight = func.sum(case(chosen, value=keys.c.key_hash, else_=0.0)).label("weight")
     rows = db.session.execute(
-        select(MatchKey.report_id, weight)
-        .where(
-            MatchKey.kind == kind,
-            MatchKey.key_hash.in_(list(chosen)),
-            MatchKey.report_id != exclude,
-        )
-        .group_by(MatchKey.report_id)
-        .order_by(desc("weight"), MatchKey.report_id)
+        select(keys.c.seq, weight)
+        .where(keys.c.key_hash.in_(list(chosen)), not_self)
+        .group_by(keys.c.seq)
+        .order_by(desc("weight"), keys.c.seq)
         .limit(BLOCK_LIMIT)
     )
-    return [report_id for report_id, _ in rows]
+    return [seq for seq, _ in rows]
+
+
+def _briefs(seqs: Iterable[int]) -> list[Brief]:
+    """What the shortlist reads of indexed reports, from MatchProfile alone."""
+    wanted = list(dict.fromkeys(seqs))
+    if not wanted:
+        return []
+    profiles = MatchProfile.__table__
+    rows = db.session.execute(
+        select(
+            profiles.c.report_id,
+            profiles.c.kind,
+            profiles.c.name_words,
+            profiles.c.age_low,
+            profiles.c.age_high,
+            profiles.c.sex,
+        ).where(profiles.c.seq.in_(wanted))
+    )
+    return [
+        Brief(
+            row.report_id,
+            row.kind,
+            tuple(row.name_words or ()),
+            (row.age_low, row.age_high) if row.age_low is not None else None,
+            row.sex,
+        )
+        for row in rows
+    ]
 
 
 def _candidate_profiles(report_ids: Iterable[str]) -> list[Profile]:
@@ -481,9 +601,11 @@ def match_report(*, report: Report, limit: int = MATCH_LIMIT) -> list[MatchCandi
     ones are never touched, and a rejected partner is not even compared again. Returns the
     candidates stored or re-scored by this run, best first.
     """
-    stored = db.session.get(MatchProfile, report.id)
-    if stored is not None:
-        query = _prepare_known(_record(report), _stored_places(stored))
+    places = db.session.scalar(
+        select(MatchProfile.places).where(MatchProfile.report_id == report.id)
+    )
+    if places is not None:
+        query = _prepare_known(_record(report), tuple(map(tuple, places)))
     else:
         query, _ = _prepare_fresh(report)
     touched = _match(report, query, limit)
@@ -500,9 +622,12 @@ def match_report(*, report: Report, limit: int = MATCH_LIMIT) -> list[MatchCandi
 
 def _match(report: Report, query: Profile, limit: int) -> list[str]:
     """Rank the candidates of a prepared report and store them; returns the ids written."""
-    hashes = _key_hashes(query)
     kinds = (_OPPOSITE[report.kind], report.kind)
-    counts = _key_counts(kinds, hashes)
+    hashes = {kind: _key_hashes(kind, query) for kind in kinds}
+    totals_keys = {kind: total_key(kind) for kind in kinds}
+    counts = _key_counts([*totals_keys.values(), *(h for hs in hashes.values() for h in hs)])
+    totals = {kind: counts.get(totals_keys[kind], 0) for kind in kinds}
+    own_seq = db.session.scalar(select(MatchProfile.seq).where(MatchProfile.report_id == report.id))
 
     # Partner id -> (candidate id, status) of the pairs stored already.
     existing: dict[str, tuple[str, str]] = {}
@@ -523,25 +648,32 @@ def _match(report: Report, query: Profile, limit: int) -> list[str]:
         existing[partner] = (row_id, status)
     rejected = {p for p, (_, status) in existing.items() if status == "rejected"}
 
-    blocked = {
-        p
+    # Blocking, then the engine's cheap shortlist on what the index keeps of each report, then
+    # the full comparison of the shortlisted ones, as the model was trained. Stored partners
+    # skip the shortlist: they are re-scored whatever it says, so a score follows corrections.
+    seqs = [
+        seq
         for kind in kinds
-        for p in _blocked(kind=kind, hashes=hashes, counts=counts, exclude=report.id)
+        for seq in _blocked(hashes=hashes[kind], total=totals[kind], counts=counts, exclude=own_seq)
+    ]
+    briefs = [b for b in _briefs(seqs) if b.id not in rejected and b.id != report.id]
+    chosen = {
+        kind: [b.id for b in shortlist(query, [b for b in briefs if b.kind == kind], SHORTLIST)]
+        for kind in kinds
     }
-    # Partners already stored are compared again, so their score follows the report's changes.
-    profiles = _candidate_profiles((blocked | set(existing)) - rejected - {report.id})
+    wanted = {i for ids in chosen.values() for i in ids} | (set(existing) - rejected)
+    by_id = {p.id: p for p in _candidate_profiles(wanted - {report.id})}
     candidates: dict[str, list[Profile]] = {}
     for kind in kinds:
-        of_kind = [p for p in profiles if p.kind == kind]
-        # As the model was trained: blocking, then the engine's cheap shortlist, then the full
-        # comparison. Stored partners skip the shortlist: they are re-scored whatever it says.
-        chosen = shortlist(query, [p for p in of_kind if p.id in blocked], SHORTLIST)
-        kept = {p.id for p in chosen}
-        candidates[kind] = chosen + [p for p in of_kind if p.id in existing and p.id not in kept]
+        picked = [by_id[i] for i in chosen[kind] if i in by_id]
+        kept = set(chosen[kind])
+        candidates[kind] = picked + [
+            p for i, p in by_id.items() if p.kind == kind and i in existing and i not in kept
+        ]
     words = set(query.name_words) | {
         w for ps in candidates.values() for p in ps for w in p.name_words
     }
-    stats = _token_stats(kinds, words, {k: counts.get((k, TOTAL_KEY), 0) for k in kinds})
+    stats = _token_stats(kinds, words, totals)
 
     model = load_model()
     now = utcnow()

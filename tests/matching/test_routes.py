@@ -175,14 +175,21 @@ def test_a_correction_rematches_the_report(client, coordinator, make_report):
 def test_a_note_that_moves_the_person_reindexes_the_report(app, client, coordinator, make_report):
     found = make_report(**{**JOSE_AT_SHELTER, "last_known_location": None})
     with app.app_context():
-        first = db.session.get(MatchProfile, found["id"]).indexed_at
+        first = db.session.scalar(
+            sa.select(MatchProfile).where(MatchProfile.report_id == found["id"])
+        ).indexed_at
     token = coordinator["token"]
 
     plain = client.post(
         f"{REPORTS}/{found['id']}/notes", json={"text": "Pidió agua."}, headers=bearer(token)
     )
     with app.app_context():
-        assert db.session.get(MatchProfile, found["id"]).indexed_at == first
+        assert (
+            db.session.scalar(
+                sa.select(MatchProfile).where(MatchProfile.report_id == found["id"])
+            ).indexed_at
+            == first
+        )
 
     moved = client.post(
         f"{REPORTS}/{found['id']}/notes",
@@ -192,7 +199,12 @@ def test_a_note_that_moves_the_person_reindexes_the_report(app, client, coordina
 
     assert plain.status_code == moved.status_code == 201
     with app.app_context():
-        assert db.session.get(MatchProfile, found["id"]).indexed_at > first
+        assert (
+            db.session.scalar(
+                sa.select(MatchProfile).where(MatchProfile.report_id == found["id"])
+            ).indexed_at
+            > first
+        )
 
 
 def test_a_report_with_only_a_description_is_saved_and_matched(app, client, coordinator, pair):
@@ -211,7 +223,12 @@ def test_a_report_with_only_a_description_is_saved_and_matched(app, client, coor
     for match in page["items"]:
         assert_invariants(match)
     with app.app_context():
-        assert db.session.get(MatchProfile, response.get_json()["id"]) is not None
+        assert (
+            db.session.scalar(
+                sa.select(MatchProfile).where(MatchProfile.report_id == response.get_json()["id"])
+            )
+            is not None
+        )
 
 
 @pytest.mark.parametrize(
@@ -229,7 +246,12 @@ def test_emoji_and_huge_names_are_saved_and_matched(app, client, coordinator, pa
 
     assert response.status_code == 201, response.get_json()
     with app.app_context():
-        assert db.session.get(MatchProfile, response.get_json()["id"]) is not None
+        assert (
+            db.session.scalar(
+                sa.select(MatchProfile).where(MatchProfile.report_id == response.get_json()["id"])
+            )
+            is not None
+        )
     for match in report_matches(client, coordinator["token"], response.get_json()["id"])["items"]:
         assert_invariants(match)
 

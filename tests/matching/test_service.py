@@ -14,21 +14,23 @@ from app.extensions import db
 from app.matching import service
 from app.matching.engine.model import load_model
 from app.matching.models import (
-    TOTAL_KEY,
     MatchCandidate,
     MatchKey,
     MatchKeyCount,
     MatchProfile,
     NameTokenCount,
     key_hash,
+    pack_keys,
     parse_queue_key,
     queue_key,
+    total_key,
+    unpack_keys,
 )
 from app.matching.tasks import match_reports_task
 from app.reports import service as reports_service
 from app.reports.models import Note, Report
 
-KNOWN_HASH = 0x285755CFFD9CFEDF
+KNOWN_HASH = 0x0D3C248B57ECBC51
 # A relative's report and the clerk's entry at a shelter 20 km away, and people who are not him.
 PEPE = {
     "kind": "missing",
@@ -60,6 +62,21 @@ def submit(match: bool = True, **fields: Any) -> Report:
     if match:
         assert service.refresh_matches(report=report)
     return report
+
+
+def profile_of(report_id: str) -> MatchProfile | None:
+    return db.session.scalar(sa.select(MatchProfile).where(MatchProfile.report_id == report_id))
+
+
+def keys_of(report_id: str) -> set[int]:
+    """The key hashes under which the index files a report."""
+    return set(
+        db.session.scalars(
+            sa.select(MatchKey.key_hash)
+            .join(MatchProfile, MatchProfile.seq == MatchKey.seq)
+            .where(MatchProfile.report_id == report_id)
+        )
+    )
 
 
 def candidates_of(report: Report, **kwargs: Any) -> list[MatchCandidate]:
@@ -162,12 +179,9 @@ def test_a_report_with_only_a_description_is_indexed_without_a_crash(app):
         )
         db.session.commit()
 
-        profile = db.session.get(MatchProfile, unknown.id)
+        profile = profile_of(unknown.id)
         assert profile is not None and profile.name_words == []
-        assert (
-            db.session.scalar(sa.select(sa.func.count()).where(MatchKey.report_id == unknown.id))
-            == 0
-        )
+        assert keys_of(unknown.id) == set()
         for match in candidates_of(unknown):
             assert_invariants(match)
 
@@ -191,7 +205,7 @@ def test_odd_input_never_crashes_matching(app, fields):
         report = submit(kind="missing", **fields)
         db.session.commit()
 
-        assert db.session.get(MatchProfile, report.id) is not None
+        assert profile_of(report.id) is not None
         for match in candidates_of(report):
             assert_invariants(match)
 
@@ -211,18 +225,18 @@ def test_a_place_is_geocoded_once_at_index_time(app, monkeypatch):
         given = submit(kind="found", full_name="Ana Torres", lat=18.0, lon=-66.9)
         db.session.commit()
 
-        point = db.session.get(MatchProfile, given.id)
+        point = profile_of(given.id)
         assert (point.lat, point.lon) == (18.0, -66.9)
         for report in (found, missing):  # Guánica and Yauco, Puerto Rico
-            stored = db.session.get(MatchProfile, report.id)
+            stored = profile_of(report.id)
             assert stored.lat is not None and 17.8 < stored.lat < 18.3
             assert -67.2 < stored.lon < -66.5
 
         # The stored answers rebuild exactly the profile that geocoding gave.
         for report in (found, missing, given):
             fresh, places = service._prepare_fresh(report)
-            stored = db.session.get(MatchProfile, report.id)
-            assert service._stored_places(stored) == places
+            stored = profile_of(report.id)
+            assert tuple(map(tuple, stored.places)) == places
             assert service._prepare_known(service._record(report), places) == fresh
 
         # Matching rebuilds the query and its candidates from the stored answers.
@@ -236,14 +250,23 @@ def test_a_place_is_geocoded_once_at_index_time(app, monkeypatch):
 
 
 def test_key_hash_is_stable_and_fits_a_bigint():
-    assert key_hash("j|grs") == key_hash("j|grs")
-    assert key_hash("j|grs") != key_hash("j|grk")
+    assert key_hash("found", "j|grs") == key_hash("found", "j|grs")
+    assert key_hash("found", "j|grs") != key_hash("found", "j|grk")
+    # One index serves both kinds: the kind is part of the hash.
+    assert key_hash("found", "j|grs") != key_hash("missing", "j|grs")
+    assert total_key("found") != total_key("missing")
     for key in ("", "w|ksd", "é|🙂" * 100):
-        assert 0 <= key_hash(key) < 2**63
+        assert 0 <= key_hash("missing", key) < 2**63
     # The stored index outlives processes and releases: the value must never change (Python's
     # hash() is salted per process).
-    digest = hashlib.blake2b(b"w|grs", digest_size=8).digest()
-    assert key_hash("w|grs") == int.from_bytes(digest, "big") >> 1 == KNOWN_HASH
+    digest = hashlib.blake2b(b"found\x1fw|grs", digest_size=8).digest()
+    assert key_hash("found", "w|grs") == int.from_bytes(digest, "big") >> 1 == KNOWN_HASH
+
+
+def test_packed_keys_round_trip():
+    hashes = [0, 1, 2**63 - 1, KNOWN_HASH]
+    assert unpack_keys(pack_keys(hashes)) == hashes
+    assert unpack_keys(pack_keys([])) == [] and unpack_keys(None) == []
 
 
 def test_reindex_replaces_keys_and_moves_word_counts(app):
@@ -260,23 +283,15 @@ def test_reindex_replaces_keys_and_moves_word_counts(app):
             return {token: count for token, count in rows if count}
 
         def keys():
-            return set(
-                db.session.scalars(
-                    sa.select(MatchKey.key_hash).where(MatchKey.report_id == report.id)
-                )
-            )
+            return keys_of(report.id)
 
         def key_counts():
-            rows = db.session.execute(
-                sa.select(MatchKeyCount.key_hash, MatchKeyCount.count).where(
-                    MatchKeyCount.kind == "missing"
-                )
-            )
+            rows = db.session.execute(sa.select(MatchKeyCount.key_hash, MatchKeyCount.count))
             return {hashed: count for hashed, count in rows if count}
 
         assert words() == {"marisol": 1, "quinones": 1}
         before = keys()
-        assert before and key_counts() == {TOTAL_KEY: 1, **{h: 1 for h in before}}
+        assert before and key_counts() == {total_key("missing"): 1, **{h: 1 for h in before}}
 
         changed = reports_service.update_report(
             report=report, changes={"full_name": "Marisol Vega"}
@@ -287,8 +302,42 @@ def test_reindex_replaces_keys_and_moves_word_counts(app):
         assert words() == {"marisol": 1, "vega": 1}
         after = keys()
         assert after and after != before
-        assert key_counts() == {TOTAL_KEY: 1, **{h: 1 for h in after}}
-        assert db.session.get(MatchProfile, report.id).name_words == ["marisol", "vega"]
+        assert key_counts() == {total_key("missing"): 1, **{h: 1 for h in after}}
+        assert profile_of(report.id).name_words == ["marisol", "vega"]
+
+
+def test_unindexing_takes_a_report_out_of_lookups_and_counts(app):
+    with app.app_context():
+        found = submit(**JOSE_AT_SHELTER)
+        other = submit(kind="found", full_name="Rosa Cruz Ortiz", age="52")
+        db.session.commit()
+        before = keys_of(found.id)
+        assert before
+
+        assert service.unindex_reports(report_ids=[found.id, "not-indexed"]) == 1
+        db.session.commit()
+
+        assert profile_of(found.id) is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MatchKey)) == len(
+            keys_of(other.id)
+        )
+        counts = {
+            h: c
+            for h, c in db.session.execute(sa.select(MatchKeyCount.key_hash, MatchKeyCount.count))
+        }
+        assert counts[total_key("found")] == 1
+        assert all(counts.get(h, 0) == (1 if h in keys_of(other.id) else 0) for h in before)
+        words = {
+            w: c
+            for w, c in db.session.execute(sa.select(NameTokenCount.token, NameTokenCount.count))
+        }
+        assert words.get("jose", 0) == 0 and words["rosa"] == 1
+        # A new report no longer finds it; indexing it again brings it back.
+        assert found.id not in partners(submit(**PEPE))
+        assert service.unindex_reports(report_ids=[found.id]) == 0
+        service.index_report(report=found)
+        db.session.commit()
+        assert keys_of(found.id) == before
 
 
 def test_a_corrected_place_is_matched_with_the_new_point(app):
@@ -307,7 +356,7 @@ def test_a_corrected_place_is_matched_with_the_new_point(app):
         assert service.refresh_matches(report=missing, changed=changed)
         db.session.commit()
 
-        stored = db.session.get(MatchProfile, missing.id)
+        stored = profile_of(missing.id)
         assert (stored.lat, stored.lon) == (18.466, -66.106)
         [far] = [m for m in candidates_of(missing) if m.other_report(missing.id).id == found.id]
         assert far.explanation["location"]["km"] > 80
@@ -541,7 +590,7 @@ def test_an_engine_failure_is_logged_and_undone_but_never_raised(app, monkeypatc
 
         assert db.session.get(Report, report.id) is not None
         assert candidates_of(report) == []
-        assert db.session.get(MatchProfile, report.id) is None
+        assert profile_of(report.id) is None
         assert f"matching failed for report {report.id}: ZeroDivisionError" in caplog.text
         assert "José" not in caplog.text and "García" not in caplog.text
         caplog.clear()
@@ -595,8 +644,6 @@ def test_reindex_command_rebuilds_the_index_and_reports_progress(app):
         assert "indexed 5/5" in again.output
         # Re-indexing counts nobody twice.
         total = db.session.scalar(
-            sa.select(MatchKeyCount.count).where(
-                MatchKeyCount.kind == "found", MatchKeyCount.key_hash == TOTAL_KEY
-            )
+            sa.select(MatchKeyCount.count).where(MatchKeyCount.key_hash == total_key("found"))
         )
         assert total == 5

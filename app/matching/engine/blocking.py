@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from rapidfuzz import fuzz
 
@@ -69,12 +71,47 @@ def blocking_keys(profile: Profile) -> list[str]:
     return keys[:MAX_KEYS]
 
 
-def name_string(profile: Profile) -> str:
+class Shortlistable(Protocol):
+    """What the shortlist reads of a candidate (a Profile has it; so has a Brief)."""
+
+    @property
+    def name_words(self) -> tuple[str, ...]: ...
+
+    @property
+    def age(self) -> tuple[int, int] | None: ...
+
+    @property
+    def sex(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    """A candidate as the shortlist sees it: enough to choose, too little to compare.
+
+    An index can keep this much of every record and prepare only the shortlisted ones in full.
+    """
+
+    id: str
+    kind: str
+    name_words: tuple[str, ...]
+    age: tuple[int, int] | None = None
+    sex: str | None = None
+
+
+def brief(profile: Profile) -> Brief:
+    """The shortlist's view of a prepared profile."""
+    return Brief(profile.id, profile.kind, profile.name_words, profile.age, profile.sex)
+
+
+S = TypeVar("S", bound=Shortlistable)
+
+
+def name_string(profile: Shortlistable) -> str:
     """All name words of a profile in one string, for the cheap shortlist comparison."""
     return " ".join(profile.name_words)
 
 
-def _cheap_agreement(query: Profile, candidate: Profile) -> float:
+def _cheap_agreement(query: Profile, candidate: Shortlistable) -> float:
     """Age and sex agreement in the shortlist's units (a name match is worth up to 200)."""
     bonus = 0.0
     if query.age and candidate.age:
@@ -85,14 +122,14 @@ def _cheap_agreement(query: Profile, candidate: Profile) -> float:
     return bonus
 
 
-def shortlist(query: Profile, candidates: list[Profile], limit: int) -> list[Profile]:
+def shortlist(query: Profile, candidates: Sequence[S], limit: int) -> list[S]:
     """The candidates most worth a full comparison, by a cheap whole-name score plus age and sex.
 
     Blocking finds a few hundred records sharing a key; the full comparison is costlier, so a
     token-set similarity of the name strings, nudged by age and sex, picks the ones worth it.
     """
     if len(candidates) <= limit:
-        return candidates
+        return list(candidates)
     target = name_string(query)
     scored = []
     for c in candidates:
