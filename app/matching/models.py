@@ -172,7 +172,8 @@ class MatchProfile(db.Model):
     age_high: Mapped[int | None] = mapped_column(SmallInteger)
     sex: Mapped[str | None] = mapped_column(String(10))
     places: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
-    name_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The name words, space-separated (folded words hold no spaces).
+    words: Mapped[str] = mapped_column(Text, default="")
     hashes: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

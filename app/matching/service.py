@@ -11,6 +11,7 @@ import math
 import traceback
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -86,6 +87,8 @@ MATCHED_FIELDS = frozenset(
     }
 )
 _OPPOSITE = {"missing": "found", "found": "missing"}
+# Values per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
+_IN_CHUNK = 5000
 _RESCORED = ("score", "band", "explanation", "features", "updated_at")
 
 
@@ -254,84 +257,136 @@ def index_report(*, report: Report) -> None:
     index_reports(reports=[report])
 
 
-def index_reports(*, reports: Sequence[Report]) -> int:
-    """Index many reports with one write per table; returns how many were indexed.
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """What the index keeps of one report (a MatchProfile row and its keys).
 
-    A report the engine cannot prepare is logged (type and id only) and left out.
+    Computed without the database, so a bulk import can prepare entries in worker processes.
     """
-    prepared: list[tuple[Report, Profile, Places]] = []
+
+    report_id: str
+    kind: str
+    hashes: tuple[int, ...]
+    name_words: tuple[str, ...]
+    places: Places
+    lat: float | None = None
+    lon: float | None = None
+    age_low: int | None = None
+    age_high: int | None = None
+    sex: str | None = None
+
+
+def _entry(report_id: str, kind: str, profile: Profile, places: Places) -> IndexEntry:
+    point = profile.point or (None, None)
+    age = profile.age or (None, None)
+    return IndexEntry(
+        report_id=report_id,
+        kind=kind,
+        hashes=tuple(_key_hashes(kind, profile)),
+        name_words=profile.name_words,
+        places=places,
+        lat=point[0],
+        lon=point[1],
+        age_low=age[0],
+        age_high=age[1],
+        sex=profile.sex,
+    )
+
+
+def index_entry(source: Any) -> IndexEntry:
+    """The index entry of a report (or of anything with the report's matched fields)."""
+    profile, places = _prepare_fresh(source)
+    return _entry(source.id, source.kind, profile, places)
+
+
+def index_reports(*, reports: Sequence[Any]) -> int:
+    """Index many reports (or rows of their matched fields) with one write per table.
+
+    A report the engine cannot prepare is logged (type and id only) and left out. Returns how
+    many were indexed.
+    """
+    entries: list[IndexEntry] = []
     for report in {r.id: r for r in reports}.values():
         try:
-            prepared.append((report, *_prepare_fresh(report)))
+            entries.append(index_entry(report))
         except Exception as exc:  # noqa: BLE001 - one odd report must not stop the others
             _log_failure("indexing", report.id, exc)
-    _index(prepared)
-    return len(prepared)
+    index_entries(entries=entries)
+    return len(entries)
 
 
-def _index(prepared: list[tuple[Report, Profile, Places]]) -> None:
-    """Write the profiles, keys and counts of prepared reports.
+def index_report_ids(*, report_ids: Sequence[str]) -> int:
+    """Index reports by id, reading only the columns matching needs; returns how many."""
+    indexed = 0
+    for start in range(0, len(report_ids), _IN_CHUNK):
+        chunk = list(report_ids[start : start + _IN_CHUNK])
+        rows = db.session.execute(select(*_RECORD_COLUMNS).where(Report.id.in_(chunk))).all()
+        indexed += index_reports(reports=rows)
+    return indexed
+
+
+def index_entries(*, entries: Sequence[IndexEntry]) -> None:
+    """Write the profiles, keys and counts of prepared entries.
 
     Only what changed is written (a new location leaves the name keys alone), and the counts move
     by the difference, so re-indexing never counts a report twice.
     """
-    if not prepared:
+    if not entries:
         return
     profiles = MatchProfile.__table__
-    ids = [report.id for report, _, _ in prepared]
     stored = {
         row.report_id: row
+        for start in range(0, len(entries), _IN_CHUNK)
         for row in db.session.execute(
-            select(
-                profiles.c.seq, profiles.c.report_id, profiles.c.name_words, profiles.c.hashes
-            ).where(profiles.c.report_id.in_(ids))
+            select(profiles.c.seq, profiles.c.report_id, profiles.c.words, profiles.c.hashes).where(
+                profiles.c.report_id.in_([e.report_id for e in entries[start : start + _IN_CHUNK]])
+            )
         )
     }
     key_deltas: Counter[int] = Counter()
     word_deltas: Counter[tuple[str, str]] = Counter()
-    added_keys: list[dict[str, Any]] = []
+    added_keys: list[tuple[int, int]] = []
     removed_keys: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    new_keys_of: dict[str, list[int]] = {}
+    new_keys_of: dict[str, tuple[int, ...]] = {}
     now = utcnow()
-    for report, profile, places in prepared:
-        kind = report.kind
-        hashes = _key_hashes(kind, profile)
-        values = _profile_values(report, profile, places, hashes, now)
-        entry = stored.get(report.id)
+    for entry in entries:
+        values = _profile_values(entry, now)
+        old = stored.get(entry.report_id)
         before_words: set[str] = set()
-        if entry is None:
-            key_deltas[total_key(kind)] += 1
-            key_deltas.update(hashes)
-            new_keys_of[report.id] = hashes
+        if old is None:
+            key_deltas[total_key(entry.kind)] += 1
+            key_deltas.update(entry.hashes)
+            new_keys_of[entry.report_id] = entry.hashes
             inserts.append(values)
         else:
-            before = set(unpack_keys(entry.hashes))
-            for hashed in set(hashes) - before:
-                added_keys.append({"key_hash": hashed, "seq": entry.seq})
+            before = set(unpack_keys(old.hashes))
+            for hashed in set(entry.hashes) - before:
+                added_keys.append((hashed, old.seq))
                 key_deltas[hashed] += 1
-            for hashed in before - set(hashes):
-                removed_keys.append({"b_key_hash": hashed, "b_seq": entry.seq})
+            for hashed in before - set(entry.hashes):
+                removed_keys.append({"b_key_hash": hashed, "b_seq": old.seq})
                 key_deltas[hashed] -= 1
-            before_words = _counted(entry.name_words or ())
-            updates.append({"b_seq": entry.seq, **{f"b_{k}": v for k, v in values.items()}})
-        words = _counted(profile.name_words)
+            before_words = _counted(old.words.split())
+            updates.append({"b_seq": old.seq, **{f"b_{k}": values[k] for k in _PROFILE_FIELDS}})
+        words = _counted(entry.name_words)
         for word in words - before_words:
-            word_deltas[kind, word] += 1
+            word_deltas[entry.kind, word] += 1
         for word in before_words - words:
-            word_deltas[kind, word] -= 1
+            word_deltas[entry.kind, word] -= 1
 
     if inserts:
-        # RETURNING gives each new report its number in the index, in the order inserted.
-        rows = db.session.execute(
-            profiles.insert().returning(
-                profiles.c.seq, profiles.c.report_id, sort_by_parameter_order=True
-            ),
-            inserts,
-        )
-        for seq, report_id in rows:
-            added_keys.extend({"key_hash": h, "seq": seq} for h in new_keys_of[report_id])
+        db.session.execute(profiles.insert(), inserts)
+        # Then each new report's number in the index (RETURNING would insert row by row).
+        new_ids = list(new_keys_of)
+        for start in range(0, len(new_ids), _IN_CHUNK):
+            for seq, report_id in db.session.execute(
+                select(profiles.c.seq, profiles.c.report_id).where(
+                    profiles.c.report_id.in_(new_ids[start : start + _IN_CHUNK])
+                )
+            ):
+                added_keys.extend((h, seq) for h in new_keys_of[report_id])
     if updates:
         db.session.execute(
             update(profiles)
@@ -339,18 +394,36 @@ def _index(prepared: list[tuple[Report, Profile, Places]]) -> None:
             .values({name: bindparam(f"b_{name}") for name in _PROFILE_FIELDS}),
             updates,
         )
-    keys = MatchKey.__table__
     if removed_keys:
+        keys = MatchKey.__table__
         db.session.execute(
             delete(keys).where(
                 keys.c.key_hash == bindparam("b_key_hash"), keys.c.seq == bindparam("b_seq")
             ),
             removed_keys,
         )
-    if added_keys:
-        db.session.execute(keys.insert(), added_keys)
+    _insert_keys(added_keys)
     _add_counts(MatchKeyCount.__table__, ("key_hash",), {(h,): d for h, d in key_deltas.items()})
     _add_counts(NameTokenCount.__table__, ("kind", "token"), word_deltas)
+
+
+def _insert_keys(rows: list[tuple[int, int]]) -> None:
+    """Add (key_hash, seq) rows to the index: the bulk of every load, so written raw.
+
+    PostgreSQL takes them by COPY, SQLite by one executemany; sorted, so the B-tree is filled
+    page by page instead of at random.
+    """
+    if not rows:
+        return
+    rows.sort()
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        with connection.connection.cursor() as cursor:
+            with cursor.copy("COPY match_keys (key_hash, seq) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    else:
+        connection.exec_driver_sql("INSERT INTO match_keys (key_hash, seq) VALUES (?, ?)", rows)
 
 
 # MatchProfile columns written at every (re-)index; report_id and kind never change.
@@ -361,28 +434,24 @@ _PROFILE_FIELDS = (
     "age_high",
     "sex",
     "places",
-    "name_words",
+    "words",
     "hashes",
     "indexed_at",
 )
 
 
-def _profile_values(
-    report: Report, profile: Profile, places: Places, hashes: list[int], now: Any
-) -> dict[str, Any]:
-    point = profile.point or (None, None)
-    age = profile.age or (None, None)
+def _profile_values(entry: IndexEntry, now: Any) -> dict[str, Any]:
     return {
-        "report_id": report.id,
-        "kind": report.kind,
-        "lat": point[0],
-        "lon": point[1],
-        "age_low": age[0],
-        "age_high": age[1],
-        "sex": profile.sex,
-        "places": [list(place) for place in places],
-        "name_words": list(profile.name_words),
-        "hashes": pack_keys(hashes),
+        "report_id": entry.report_id,
+        "kind": entry.kind,
+        "lat": entry.lat,
+        "lon": entry.lon,
+        "age_low": entry.age_low,
+        "age_high": entry.age_high,
+        "sex": entry.sex,
+        "places": [list(place) for place in entry.places],
+        "words": " ".join(entry.name_words),
+        "hashes": pack_keys(entry.hashes),
         "indexed_at": now,
     }
 
@@ -398,7 +467,7 @@ def unindex_reports(*, report_ids: Iterable[str]) -> int:
         return 0
     profiles = MatchProfile.__table__
     rows = db.session.execute(
-        select(profiles.c.seq, profiles.c.kind, profiles.c.name_words, profiles.c.hashes).where(
+        select(profiles.c.seq, profiles.c.kind, profiles.c.words, profiles.c.hashes).where(
             profiles.c.report_id.in_(ids)
         )
     ).all()
@@ -412,7 +481,7 @@ def unindex_reports(*, report_ids: Iterable[str]) -> int:
         for hashed in unpack_keys(row.hashes):
             removed.append({"b_key_hash": hashed, "b_seq": row.seq})
             key_deltas[hashed] -= 1
-        for word in _counted(row.name_words or ()):
+        for word in _counted(row.words.split()):
             word_deltas[row.kind, word] -= 1
     keys = MatchKey.__table__
     if removed:
@@ -444,16 +513,16 @@ def _key_counts(hashes: Iterable[int]) -> dict[int, int]:
 
 def _blocked(
     *, hashes: list[int], total: int, counts: dict[int, int], exclude: int | None
-) -> list[int]:
-    """Index numbers (seq) of the reports that share the most informative keys with the query.
+) -> list[Brief]:
+    """The reports that share the most informative keys with the query, as the shortlist's briefs.
 
     `hashes` are the query's keys for one kind of report. The SQL reads only the postings of
     the chosen keys through the primary key (key_hash, seq) and sums, per report, the weight
-    log(N / posting size) of the keys it shares, as an inverted index scores documents. Keys
-    are chosen rarest first until POSTING_BUDGET index entries, skipping any over MAX_POSTING:
-    the cost is bounded whatever N is, and the rare keys are the ones that tell namesakes
-    apart. Posting sizes come from MatchKeyCount; counting them on the fly would read every
-    posting twice.
+    log(N / posting size) of the keys it shares, as an inverted index scores documents; the best
+    BLOCK_LIMIT are joined to their MatchProfile rows. Keys are chosen rarest first until
+    POSTING_BUDGET index entries, skipping any over MAX_POSTING: the cost is bounded whatever N
+    is, and the rare keys are the ones that tell namesakes apart. Posting sizes come from
+    MatchKeyCount; counting them on the fly would read every posting twice.
     """
     sizes = sorted((counts[h], h) for h in hashes if counts.get(h, 0) > 0)
     if not sizes:
@@ -467,48 +536,40 @@ def _blocked(
             break
         chosen[hashed] = math.log((max(total, 1) + 1) / size)
         budget -= size
-    if not chosen:
-        # Every key is common (only "José García", nothing else): the newest namesakes.
-        return list(
-            db.session.scalars(
-                select(keys.c.seq)
-                .where(keys.c.key_hash == sizes[0][1], not_self)
-                .order_by(keys.c.seq.desc())
-                .limit(BLOCK_LIMIT)
-            )
+    if chosen:
+        weight = func.sum(case(chosen, value=keys.c.key_hash, else_=0.0)).label("weight")
+        top = (
+            select(keys.c.seq, weight)
+            .where(keys.c.key_hash.in_(list(chosen)), not_self)
+            .group_by(keys.c.seq)
+            .order_by(desc("weight"), keys.c.seq)
         )
-    weight = func.sum(case(chosen, value=keys.c.key_hash, else_=0.0)).label("weight")
-    rows = db.session.execute(
-        select(keys.c.seq, weight)
-        .where(keys.c.key_hash.in_(list(chosen)), not_self)
-        .group_by(keys.c.seq)
-        .order_by(desc("weight"), keys.c.seq)
-        .limit(BLOCK_LIMIT)
-    )
-    return [seq for seq, _ in rows]
-
-
-def _briefs(seqs: Iterable[int]) -> list[Brief]:
-    """What the shortlist reads of indexed reports, from MatchProfile alone."""
-    wanted = list(dict.fromkeys(seqs))
-    if not wanted:
-        return []
+    else:
+        # Every key is common (only "José García", nothing else): the newest namesakes.
+        top = (
+            select(keys.c.seq)
+            .where(keys.c.key_hash == sizes[0][1], not_self)
+            .order_by(keys.c.seq.desc())
+        )
+    best = top.limit(BLOCK_LIMIT).subquery()
     profiles = MatchProfile.__table__
     rows = db.session.execute(
         select(
             profiles.c.report_id,
             profiles.c.kind,
-            profiles.c.name_words,
+            profiles.c.words,
             profiles.c.age_low,
             profiles.c.age_high,
             profiles.c.sex,
-        ).where(profiles.c.seq.in_(wanted))
+        )
+        .join(best, best.c.seq == profiles.c.seq)
+        .order_by(profiles.c.seq)
     )
     return [
         Brief(
             row.report_id,
             row.kind,
-            tuple(row.name_words or ()),
+            tuple(row.words.split()),
             (row.age_low, row.age_high) if row.age_low is not None else None,
             row.sex,
         )
@@ -651,12 +712,14 @@ def _match(report: Report, query: Profile, limit: int) -> list[str]:
     # Blocking, then the engine's cheap shortlist on what the index keeps of each report, then
     # the full comparison of the shortlisted ones, as the model was trained. Stored partners
     # skip the shortlist: they are re-scored whatever it says, so a score follows corrections.
-    seqs = [
-        seq
+    briefs = [
+        brief
         for kind in kinds
-        for seq in _blocked(hashes=hashes[kind], total=totals[kind], counts=counts, exclude=own_seq)
+        for brief in _blocked(
+            hashes=hashes[kind], total=totals[kind], counts=counts, exclude=own_seq
+        )
+        if brief.id not in rejected and brief.id != report.id
     ]
-    briefs = [b for b in _briefs(seqs) if b.id not in rejected and b.id != report.id]
     chosen = {
         kind: [b.id for b in shortlist(query, [b for b in briefs if b.kind == kind], SHORTLIST)]
         for kind in kinds
@@ -761,7 +824,7 @@ def refresh_matches(*, report: Report, changed: Iterable[str] | None = None) -> 
             # Fresh: the report has just changed, so its stored profile may be out of date.
             query, places = _prepare_fresh(report)
             _match(report, query, MATCH_LIMIT)
-            _index([(report, query, places)])
+            index_entries(entries=[_entry(report.id, report.kind, query, places)])
     except Exception as exc:  # noqa: BLE001 - matching must never lose a report
         _log_failure("matching", report.id, exc)
         return False

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from app.common.ids import is_id, new_reference, normalize_reference
+from app.common.ids import is_id, new_id, new_reference, normalize_reference
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -18,6 +18,16 @@ from app.reports.schemas import IDENTITY_FIELDS, NO_IDENTITY, has_name_or_descri
 ADULT_AGE = 18
 _DEFAULT_STATUS = {"missing": "information_sought", "found": "believed_alive"}
 _REFERENCE_ATTEMPTS = 8
+# Values per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
+_IN_CHUNK = 5000
+
+
+def _age_bounds(age: str | None, date_of_birth: str | None, on: datetime) -> tuple[int, int] | None:
+    """(youngest, oldest) from the stated age, else from the date of birth as of `on`."""
+    bounds = parse_age(age)
+    if bounds is None and date_of_birth:
+        bounds = _age_from_birth(date_of_birth, on)
+    return bounds
 
 
 def _derive(report: Report, *, age_corrected: bool = False) -> None:
@@ -27,9 +37,7 @@ def _derive(report: Report, *, age_corrected: bool = False) -> None:
     the same correction sets is_minor itself; an unknown age leaves the flag as it was, since it
     may have been set by hand for a child of unknown age.
     """
-    bounds = parse_age(report.age)
-    if bounds is None and report.date_of_birth:
-        bounds = _age_from_birth(report.date_of_birth, report.source_date or utcnow())
+    bounds = _age_bounds(report.age, report.date_of_birth, report.source_date or utcnow())
     report.age_min, report.age_max = bounds if bounds else (None, None)
     if report.age_min is None:
         return
@@ -54,14 +62,6 @@ def _age_from_birth(date_of_birth: str, on: datetime) -> tuple[int, int]:
     return max(age_of(latest), 0), max(age_of(earliest), 0)
 
 
-def _unused_reference() -> str:
-    for _ in range(_REFERENCE_ATTEMPTS):
-        reference = new_reference()
-        if not db.session.scalar(select(Report.id).where(Report.reference == reference)):
-            return reference
-    raise Conflict("Could not allocate a reference; retry.", code="reference_exhausted")
-
-
 def _check_source_record_unique(model: type[Report] | type[Note], source_id: str | None) -> None:
     if source_id and db.session.scalar(select(model.id).where(model.source_record_id == source_id)):
         raise Conflict(
@@ -83,7 +83,7 @@ def submit_report(*, data: dict[str, Any], created_by: str) -> Report:
     fields["is_minor"] = bool(fields.get("is_minor"))
     report = Report(
         **fields,
-        reference=_unused_reference(),
+        reference=_unused_references(1)[0],
         created_by=created_by,
         created_at=now,
         updated_at=now,
@@ -93,6 +93,97 @@ def submit_report(*, data: dict[str, Any], created_by: str) -> Report:
     db.session.add(report)
     db.session.flush()
     return report
+
+
+def import_reports(
+    *, rows: Sequence[dict[str, Any]], created_by: str
+) -> tuple[list[str | None], list[int]]:
+    """Create many reports from validated input at once: one INSERT for the whole batch.
+
+    For imports (PFIF, shelter rosters, benchmarks), where one ORM object and two uniqueness
+    queries per report would cost more than everything else. Derived fields (status, age bounds,
+    minor flag, dates, reference) are set exactly as submit_report sets them. A row whose
+    source_record_id is already stored, or repeated earlier in the batch, is not inserted.
+    Returns the new id of each row (None where skipped), and the positions of the rows skipped.
+    """
+    now = utcnow()
+    sources = [row.get("source_record_id") for row in rows]
+    known = _existing_source_records([s for s in sources if s])
+    seen: set[str] = set()
+    ids: list[str | None] = []
+    skipped: list[int] = []
+    values: list[dict[str, Any]] = []
+    for position, (row, source) in enumerate(zip(rows, sources, strict=True)):
+        if source and (source in known or source in seen):
+            skipped.append(position)
+            ids.append(None)
+            continue
+        if source:
+            seen.add(source)
+        fields = {**_IMPORT_DEFAULTS, **row}
+        fields["status"] = fields["status"] or _DEFAULT_STATUS[fields["kind"]]
+        fields["source_date"] = fields["source_date"] or now
+        fields["is_minor"] = bool(fields["is_minor"])
+        bounds = _age_bounds(fields["age"], fields["date_of_birth"], fields["source_date"])
+        fields["age_min"], fields["age_max"] = bounds if bounds else (None, None)
+        if fields["age_min"] is not None and fields["age_min"] < ADULT_AGE:
+            fields["is_minor"] = True
+        report_id = new_id()
+        fields.update(
+            id=report_id,
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+            entry_date=now,
+            version=1,
+        )
+        values.append(fields)
+        ids.append(report_id)
+    for fields, reference in zip(values, _unused_references(len(values)), strict=True):
+        fields["reference"] = reference
+    if values:
+        db.session.execute(Report.__table__.insert(), values)
+    return ids, skipped
+
+
+# Every column an imported row may leave out, so one INSERT serves rows of different shapes.
+_IMPORT_DEFAULTS: dict[str, Any] = {
+    column.key: None
+    for column in Report.__table__.columns
+    if column.key not in ("id", "reference", "created_by", "created_at", "updated_at", "version")
+} | {"alternate_names": [], "profile_urls": [], "is_minor": False}
+
+
+def _existing_source_records(sources: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(sources), _IN_CHUNK):
+        chunk = sources[start : start + _IN_CHUNK]
+        found.update(
+            db.session.scalars(
+                select(Report.source_record_id).where(Report.source_record_id.in_(chunk))
+            )
+        )
+    return found
+
+
+def _unused_references(count: int) -> list[str]:
+    """`count` distinct references that no report has yet (checked a batch at a time)."""
+    chosen: list[str] = []
+    for _ in range(_REFERENCE_ATTEMPTS):
+        wanted = count - len(chosen)
+        if not wanted:
+            return chosen
+        fresh = list({new_reference() for _ in range(wanted)} - set(chosen))
+        taken: set[str] = set()
+        for start in range(0, len(fresh), _IN_CHUNK):
+            chunk = fresh[start : start + _IN_CHUNK]
+            taken.update(
+                db.session.scalars(select(Report.reference).where(Report.reference.in_(chunk)))
+            )
+        chosen.extend(r for r in fresh if r not in taken)
+    if len(chosen) < count:
+        raise Conflict("Could not allocate references; retry.", code="reference_exhausted")
+    return chosen[:count]
 
 
 def get_report(*, report_id: str, include_minors: bool = True) -> Report:

@@ -36,7 +36,7 @@ def upgrade():
     sa.Column('age_high', sa.SmallInteger(), nullable=True),
     sa.Column('sex', sa.String(length=10), nullable=True),
     sa.Column('places', sa.JSON(), nullable=False),
-    sa.Column('name_words', sa.JSON(), nullable=False),
+    sa.Column('words', sa.Text(), nullable=False),
     sa.Column('hashes', sa.LargeBinary(), nullable=False),
     sa.Column('indexed_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_match_profiles_report_id_reports'), ondelete='CASCADE'),

@@ -180,7 +180,7 @@ def test_a_report_with_only_a_description_is_indexed_without_a_crash(app):
         db.session.commit()
 
         profile = profile_of(unknown.id)
-        assert profile is not None and profile.name_words == []
+        assert profile is not None and profile.words == ""
         assert keys_of(unknown.id) == set()
         for match in candidates_of(unknown):
             assert_invariants(match)
@@ -303,7 +303,7 @@ def test_reindex_replaces_keys_and_moves_word_counts(app):
         after = keys()
         assert after and after != before
         assert key_counts() == {total_key("missing"): 1, **{h: 1 for h in after}}
-        assert profile_of(report.id).name_words == ["marisol", "vega"]
+        assert profile_of(report.id).words == "marisol vega"
 
 
 def test_unindexing_takes_a_report_out_of_lookups_and_counts(app):
@@ -582,7 +582,7 @@ def test_an_engine_failure_is_logged_and_undone_but_never_raised(app, monkeypatc
             raise ZeroDivisionError(secret)
 
         # Fails after the candidates were written: the SAVEPOINT must take them back.
-        monkeypatch.setattr(service, "_index", broken)
+        monkeypatch.setattr(service, "index_entries", broken)
         caplog.set_level(logging.ERROR, logger="app.matching.service")
         report = submit(match=False, **PEPE)
         assert service.refresh_matches(report=report) is False

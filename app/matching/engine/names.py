@@ -125,7 +125,9 @@ def _strip_particles(tokens: list[str], lexicon: Lexicon, *, keep_first: bool) -
     return out
 
 
+@lru_cache(maxsize=200_000)
 def _token(text: str, role: str, lexicon: Lexicon) -> Token:
+    """Cached: the same words (María, García, Nguyễn) come back in record after record."""
     canon = lexicon.nickname_canonicals(text)
     return Token(
         text=text,
