@@ -25,6 +25,7 @@ from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.geo import default_gazetteer
+from app.geocoder import configured_geocoder
 from app.matching.engine.blocking import (
     BLOCK_LIMIT,
     MAX_POSTING,
@@ -35,7 +36,7 @@ from app.matching.engine.blocking import (
 from app.matching.engine.compare import TokenStats
 from app.matching.engine.matcher import SHORTLIST, Candidate, rank
 from app.matching.engine.model import load_model
-from app.matching.engine.records import PersonRecord, Profile, prepare
+from app.matching.engine.records import Geocoder, PersonRecord, Profile, prepare
 from app.matching.models import (
     MAX_TOKEN_LENGTH,
     MatchCandidate,
@@ -99,21 +100,73 @@ _RESCORED = ("score", "band", "explanation", "features", "updated_at")
 def geocode(text: str | None, country: str | None) -> tuple[float, float] | None:
     """The offline gazetteer as the engine's geocoder; bad input gives no point, never an error.
 
-    Cached: the gazetteer is offline data, so the same text always gives the same place.
+    Offline only, so matching never waits on the network while it holds database locks; the
+    optional online geocoder is asked afterwards, in the background (geocode_online). Cached:
+    the gazetteer is offline data, so the same text always gives the same place.
     """
     if not text or not text.strip():
         return None
     try:
-        place = default_gazetteer().geocode(text[:500], country)
-        if place is None:
-            return None
-        lat, lon = float(place.lat), float(place.lon)
+        return _point(default_gazetteer().geocode(text[:500], country))
     except Exception as exc:  # noqa: BLE001 - a place we cannot read is no place, not an error
         log.warning("geocoding failed: %s", type(exc).__name__)
         return None
+
+
+def _point(place: Any) -> tuple[float, float] | None:
+    """A place's coordinates, when it has real ones."""
+    if place is None:
+        return None
+    lat, lon = float(place.lat), float(place.lon)
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return lat, lon
+
+
+def wants_online_geocoding(*, report: Report) -> bool:
+    """Whether the online geocoder is on and the gazetteer left a place of this report unfound."""
+    if configured_geocoder().online is None:
+        return False
+    places = db.session.scalar(
+        select(MatchProfile.places).where(MatchProfile.report_id == report.id)
+    )
+    return any(lat is None for _, _, lat, _ in places or ())
+
+
+def geocode_online(*, report: Report) -> bool:
+    """Ask the online geocoder for the places the gazetteer could not find; with any found,
+    re-match and re-index the report with them. Returns whether a place was found.
+
+    Runs in the background (app.matching.tasks), never in a request: the online geocoder is
+    rate-limited and may take seconds. Its answers are stored with the profile like the
+    gazetteer's, so later lookups rebuild the same points without asking again.
+    """
+    online = configured_geocoder().online
+    if online is None:
+        return False
+    places = db.session.scalar(
+        select(MatchProfile.places).where(MatchProfile.report_id == report.id)
+    )
+    found: dict[tuple[str, str | None], tuple[float, float]] = {}
+    for text, country, lat, _ in places or ():
+        if lat is None:
+            try:
+                point = _point(online.geocode(text, country))
+            except Exception as exc:  # noqa: BLE001 - an unreachable service finds nothing
+                log.warning("online geocoding failed: %s", type(exc).__name__)
+                point = None
+            if point is not None:
+                found[text, country] = point
+    if not found:
+        return False
+
+    def offline_then_found(text: str | None, country: str | None) -> tuple[float, float] | None:
+        return geocode(text, country) or found.get((text or "", country))
+
+    query, answers = _prepare_fresh(report, offline_then_found)
+    _match(report, query, MATCH_LIMIT)
+    index_entries(entries=[_entry(report.id, report.kind, query, answers)])
+    return True
 
 
 _warm = False
@@ -186,12 +239,14 @@ def _record(source: Any) -> PersonRecord:
     )
 
 
-def _prepare_fresh(report: Report) -> tuple[Profile, Places]:
-    """A profile from the report as it is now, and what the gazetteer answered for it."""
+def _prepare_fresh(report: Any, geocoder: Geocoder | None = None) -> tuple[Profile, Places]:
+    """A profile from the report as it is now, and what the geocoder answered for it
+    (the offline gazetteer unless another is given)."""
     answers: dict[tuple[str, str | None], tuple[float, float] | None] = {}
+    lookup = geocoder or geocode
 
     def recording(text: str | None, country: str | None) -> tuple[float, float] | None:
-        point = geocode(text, country)
+        point = lookup(text, country)
         if text:
             answers[text, country] = point
         return point

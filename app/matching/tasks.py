@@ -27,3 +27,16 @@ def match_reports_task(report_ids: list[str]) -> int:
         matched += service.match_reports(reports=reports_service.get_reports(report_ids=ids))
         db.session.commit()
     return matched
+
+
+@huey.task(retries=2, retry_delay=60)
+@in_app_context
+def geocode_online_task(report_id: str) -> bool:
+    """Ask the online geocoder for a report's places the gazetteer did not know (see
+    service.geocode_online); a report deleted meanwhile is nothing to do."""
+    reports = reports_service.get_reports(report_ids=[report_id])
+    if not reports:
+        return False
+    found = service.geocode_online(report=reports[0])
+    db.session.commit()
+    return found

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from app import geocoder
 from app.auth.models import AuditEvent
 from app.extensions import db
+from app.geo import Geocoding
 from app.matching import service
 from app.matching.models import MatchCandidate, MatchProfile
 from app.reports.models import Note, Report
@@ -613,3 +616,72 @@ def test_openapi_documents_the_matching_api(client):
     assert {"get"} <= set(paths["/api/v1/matches/{match_id}"])
     assert {"post"} <= set(paths["/api/v1/matches/{match_id}/confirm"])
     assert {"post"} <= set(paths["/api/v1/matches/{match_id}/reject"])
+
+
+# --- The optional online geocoder ----------------------------------------------------------------
+
+
+class FakeOnline:
+    """Stands in for Nominatim: knows one camp the offline gazetteer has never heard of."""
+
+    CAMP = "Campamento Esperanza km 12"
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.asked: list[tuple[str | None, str | None]] = []
+
+    def geocode(self, text: str | None, country: str | None = None) -> Any:
+        self.asked.append((text, country))
+        if self.fail:
+            raise TimeoutError("no network in tests")
+        return SimpleNamespace(lat=18.02, lon=-66.61) if text == self.CAMP else None
+
+
+def with_online(app, online: FakeOnline | None) -> None:
+    app.extensions[geocoder.EXTENSION] = Geocoding(geocoder._DefaultGazetteer(), online)
+
+
+def profile_places(app, report_id: str) -> list[list[Any]]:
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(MatchProfile.places).where(MatchProfile.report_id == report_id)
+        )
+
+
+def test_places_the_gazetteer_does_not_know_go_online_after_the_commit(app, make_report):
+    online = FakeOnline()
+    with_online(app, online)
+    camp = FakeOnline.CAMP
+
+    report = make_report(**{**JOSE_AT_SHELTER, "last_known_location": camp})
+
+    assert online.asked == [(camp, "PR")]
+    assert [camp, "PR", 18.02, -66.61] in profile_places(app, report["id"])
+    with app.app_context():
+        stored = db.session.scalar(
+            sa.select(MatchProfile).where(MatchProfile.report_id == report["id"])
+        )
+        assert (stored.lat, stored.lon) == (18.02, -66.61)
+
+    # A place the gazetteer knows never leaves the server.
+    make_report(**JOSE_AT_SHELTER)
+    assert online.asked == [(camp, "PR")]
+
+
+def test_an_unreachable_online_geocoder_changes_nothing(app, make_report):
+    online = FakeOnline(fail=True)
+    with_online(app, online)
+
+    report = make_report(**{**JOSE_AT_SHELTER, "last_known_location": FakeOnline.CAMP})
+
+    assert online.asked
+    assert [FakeOnline.CAMP, "PR", None, None] in profile_places(app, report["id"])
+
+
+def test_without_an_online_geocoder_nothing_is_queued(app, make_report, monkeypatch):
+    with_online(app, None)
+    monkeypatch.setattr("app.reports.routes.geocode_online_task", lambda *a: pytest.fail("queued"))
+
+    report = make_report(**{**JOSE_AT_SHELTER, "last_known_location": FakeOnline.CAMP})
+
+    assert [FakeOnline.CAMP, "PR", None, None] in profile_places(app, report["id"])
