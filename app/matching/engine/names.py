@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -65,8 +66,11 @@ def _folded_words(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _clean_words(text: str, lexicon: Lexicon, *, slot: str) -> list[str]:
+@lru_cache(maxsize=200_000)
+def _clean_words(text: str, lexicon: Lexicon, *, slot: str) -> tuple[str, ...]:
     """Folded words of one name field, without what is not part of the name.
+
+    Cached: name fields repeat far more than whole names do (José, García López).
 
     slot is "given", "family" or "full" (a whole name in unknown order). Position matters:
     titles only lead (Sr. García, not García Sr. which is a suffix), suffixes only trail,
@@ -96,10 +100,10 @@ def _clean_words(text: str, lexicon: Lexicon, *, slot: str) -> list[str]:
         leads = position == 0 and slot in ("given", "full")
         expansion = lexicon.expand_abbreviation(word) if latin and leads else None
         out.extend(expansion.split() if expansion else [word])
-    return out or [w for w, _ in items]
+    return tuple(out or [w for w, _ in items])
 
 
-def _strip_particles(tokens: list[str], lexicon: Lexicon, *, keep_first: bool) -> list[str]:
+def _strip_particles(tokens: Sequence[str], lexicon: Lexicon, *, keep_first: bool) -> list[str]:
     """Drop surname particles (de la, dela, van, al, bin ...) that precede another word.
 
     keep_first keeps a leading word (a full name starts with a given name: "Del", "Van").
@@ -139,7 +143,9 @@ def _token(text: str, role: str, lexicon: Lexicon) -> Token:
     )
 
 
-def _make(given: list[str], family: list[str], unknown: list[str], lexicon: Lexicon) -> ParsedName:
+def _make(
+    given: Sequence[str], family: Sequence[str], unknown: Sequence[str], lexicon: Lexicon
+) -> ParsedName:
     tokens = (
         [_token(w, GIVEN, lexicon) for w in given]
         + [_token(w, FAMILY, lexicon) for w in family]
