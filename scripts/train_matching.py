@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from app.matching.engine.blocking import (  # noqa: E402
     shortlist,
 )
 from app.matching.engine.compare import TokenStats  # noqa: E402
-from app.matching.engine.features import compare  # noqa: E402
+from app.matching.engine.features import add_namesake_features, compare  # noqa: E402
 from app.matching.engine.matcher import SHORTLIST  # noqa: E402
 from app.matching.engine.model import MODEL_FILE, Model  # noqa: E402
 from app.matching.engine.records import PersonRecord, prepare  # noqa: E402
@@ -86,6 +85,7 @@ def comparisons(queries, registry_by_id, stats, index):
         ids = index.candidates(blocking_keys(query), BLOCK_LIMIT, MAX_POSTING)
         chosen = shortlist(query, [registry_by_id[cid] for cid in ids], SHORTLIST)
         rows = [(c.id, *compare(query, c, stats, GEOCODE)) for c in chosen]
+        add_namesake_features([f for _, f, _ in rows])
         out.append((query.id, rows))
     return out
 
@@ -100,30 +100,36 @@ def matrices(compared, names):
 
 
 def fit(data, truth, names):
-    """Maximum likelihood of the conditional logit with an L2 penalty; returns (w, none)."""
+    """Maximum likelihood of the conditional logit with an L2 penalty; returns (w, none).
+
+    All queries' candidates are stacked in one matrix (each query a contiguous block), so the
+    log-sum-exp of every query is one reduceat; a query without candidates adds nothing.
+    """
+    data = [d for d in data if len(d[1])]
+    x = np.vstack([m for _, _, m in data]) if data else np.zeros((0, len(names)))
+    sizes = np.array([len(ids) for _, ids, _ in data], dtype=int)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
+    query_of = np.repeat(np.arange(len(data)), sizes)
+    target = np.array(
+        [
+            start + ids.index(truth[q]) if truth.get(q) in ids else -1
+            for (q, ids, _), start in zip(data, starts, strict=True)
+        ],
+        dtype=int,
+    )
+    matched = target >= 0
 
     def loss(params):
         w, none = params[:-1], params[-1]
-        total, grad_w, grad_none = 0.0, np.zeros_like(w), 0.0
-        for qid, ids, x in data:
-            z = x @ w if len(ids) else np.zeros(0)
-            top = max(z.max() if len(z) else none, none)
-            e = np.exp(z - top)
-            e_none = math.exp(none - top)
-            denom = e_none + e.sum()
-            target = truth.get(qid)
-            if target in ids:
-                k = ids.index(target)
-                total -= z[k] - top - math.log(denom)
-                grad_w -= x[k]
-            else:
-                total -= none - top - math.log(denom)
-                grad_none -= 1.0
-            if len(ids):
-                grad_w += (e / denom) @ x
-            grad_none += e_none / denom
-        total += L2 * float(w @ w)
-        grad_w += 2 * L2 * w
+        z = x @ w
+        top = np.maximum(np.maximum.reduceat(z, starts), none)
+        e = np.exp(z - top[query_of])
+        e_none = np.exp(none - top)
+        denom = e_none + np.add.reduceat(e, starts)
+        chosen = np.where(matched, z[np.maximum(target, 0)], none)
+        total = float((top + np.log(denom) - chosen).sum()) + L2 * float(w @ w)
+        grad_w = (e / denom[query_of]) @ x - x[target[matched]].sum(axis=0) + 2 * L2 * w
+        grad_none = float((e_none / denom).sum()) - float((~matched).sum())
         return total, np.concatenate([grad_w, [grad_none]])
 
     start = np.zeros(len(names) + 1)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from app.matching.engine.blocking import KeyIndex, blocking_keys, shortlist
 from app.matching.engine.compare import TokenStats, align, token_similarity
+from app.matching.engine.features import add_namesake_features, compare
 from app.matching.engine.matcher import rank
 from app.matching.engine.model import load_model
 from app.matching.engine.names import FAMILY, GIVEN, UNKNOWN, parse_names
@@ -250,3 +253,124 @@ def test_probabilities_of_a_query_never_sum_above_one():
 def test_bad_input_never_crashes_and_gives_weak_candidates(fields):
     ranked = _rank(_record("Q3", "missing", **fields))
     assert all(c.score < 0.9 for c in ranked)
+
+
+def _features(left: PersonRecord, right: PersonRecord, stats: TokenStats | None = None):
+    return compare(prepare(left), prepare(right), stats or TokenStats())[0]
+
+
+def test_the_same_town_by_name_counts_where_no_point_can_be_fixed():
+    query = _record("Q", "missing", full_name="Rose Saintil", last_known_location="Pétionville")
+    same = _record(
+        "R1",
+        "found",
+        full_name="SAINTIL, Rose",
+        last_known_location="Hôpital de Pétionville, Petionville",
+    )
+    other = _record(
+        "R2", "found", full_name="SAINTIL, Rose", last_known_location="Camp Joseph, Jacmel"
+    )
+    near, far = _features(query, same), _features(query, other)
+    assert near["place_text_same"] == near["place_text_same_noloc"] == 1.0
+    assert far["place_text_same"] == 0.0
+    assert "loc_known" not in near
+
+
+def test_the_town_is_the_last_part_of_a_shelter_location():
+    profile = prepare(
+        _record(
+            "R", "found", last_known_location="Centro Comunal Caguas, Caguas", home_city="Bayamón"
+        )
+    )
+    assert profile.towns == frozenset({"caguas", "bayamon"})
+    assert prepare(_record("Q", "missing", full_name="Ana Ruiz")).towns == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("age", "other", "bin_name"),
+    [("40", "41", "age_within"), ("40", "46", "age_2tol"), ("40", "60", "age_beyond")],
+)
+def test_age_gaps_are_binned_by_tolerance(age, other, bin_name):
+    f = _features(
+        _record("Q", "missing", full_name="Kerstin Eriksson", age=age),
+        _record("R", "found", full_name="Kerstin Eriksson", age=other),
+    )
+    bins = {"age_within", "age_2tol", "age_beyond"}
+    assert f[bin_name] == 1.0
+    assert all(f[b] == 0.0 for b in bins - {bin_name})
+
+
+def test_an_age_inside_the_others_range_falls_in_no_gap_bin():
+    f = _features(
+        _record("Q", "missing", full_name="Nguyễn Thị Hoa", age="33"),
+        _record("R", "found", full_name="NGUYEN THI HOA", age="30-40"),
+    )
+    assert f["age_overlap"] == 1.0
+    assert f["age_within"] == f["age_2tol"] == f["age_beyond"] == 0.0
+
+
+def test_distance_bins_tell_the_same_place_from_the_next_town():
+    query = _record("Q", "missing", full_name="Mehmet Yılmaz", lat=37.0662, lon=37.3833)
+    same = _record("R1", "found", full_name="Mehmet Yilmaz", lat=37.0665, lon=37.3830)
+    next_town = _record("R2", "found", full_name="Mehmet Yilmaz", lat=37.38, lon=37.38)
+    assert _features(query, same)["loc_le1"] == 1.0
+    assert _features(query, next_town)["loc_le50"] == 1.0
+
+
+def test_full_agreement_is_marked_beyond_its_parts():
+    query = _record(
+        "Q", "missing", full_name="Sato Yuki", age="27", sex="female", lat=38.26, lon=140.87
+    )
+    same = _record(
+        "R1", "found", full_name="SATO, Yuki", age="27", sex="female", lat=38.27, lon=140.88
+    )
+    older = _record(
+        "R2", "found", full_name="SATO, Yuki", age="58", sex="female", lat=38.27, lon=140.88
+    )
+    f, g = _features(query, same), _features(query, older)
+    assert f["name_perfect_age_near"] == f["name_perfect_age"] == f["name_perfect_near"] == 1.0
+    assert g["name_perfect_age_near"] == g["name_perfect_age"] == 0.0
+    assert g["name_perfect_near"] == 1.0
+
+
+def test_a_common_name_pair_expects_more_namesakes_than_a_rare_one():
+    stats = TokenStats()
+    for _ in range(300):
+        stats.add(["maria", "cruz"])
+    for _ in range(5):
+        stats.add(["thiago", "albuquerque"])
+    common = _features(
+        _record("Q1", "missing", full_name="Maria Cruz"),
+        _record("R1", "found", full_name="CRUZ, Maria"),
+        stats,
+    )
+    rare = _features(
+        _record("Q2", "missing", full_name="Thiago Albuquerque"),
+        _record("R2", "found", full_name="Tiago Albuquerque"),
+        stats,
+    )
+    assert common["name_expected_log"] > rare["name_expected_log"] >= -8.0
+    unrelated = _features(
+        _record("Q3", "missing", full_name="Maria Cruz"),
+        _record("R3", "found", full_name="Yusuf Demir"),
+        stats,
+    )
+    assert unrelated["name_expected_log"] == 0.0
+
+
+def test_namesakes_among_the_candidates_are_counted():
+    rows = [
+        {"name_cov_left": 1.0, "name_cov_right": 1.0},
+        {"name_cov_left": 0.95, "name_cov_right": 0.92},
+        {"name_cov_left": 1.0, "name_cov_right": 0.5},
+    ]
+    add_namesake_features(rows)
+    assert rows[0]["name_namesakes"] == rows[1]["name_namesakes"] == pytest.approx(math.log(2))
+    assert "name_namesakes" not in rows[2]
+    assert rows[2]["name_namesakes_any"] == pytest.approx(math.log(3))
+
+
+def test_rank_gives_each_candidate_its_namesake_count():
+    alone = _rank(_record("Q4", "missing", full_name="Åsa Lindkvist", sex="female", age="40"))
+    assert alone[0].id == "R6"
+    assert alone[0].features["name_namesakes"] == 0.0

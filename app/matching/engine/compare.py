@@ -142,6 +142,10 @@ class TokenStats:
             self.counts[text] = self.counts.get(text, 0) + 1
         self.total += 1
 
+    def log_share(self, text: str) -> float:
+        """log of the (smoothed) share of records that contain the word."""
+        return math.log((self.counts.get(text, 0) + 1) / (self.total + self.PRIOR_RECORDS + 1))
+
     def rarity(self, text: str) -> float:
         """Near 0 for a word most records have, 1 for a word never seen."""
         count = self.counts.get(text, 0)
@@ -157,6 +161,8 @@ def name_features(cmp: NameComparison, stats: TokenStats) -> dict[str, float]:
     matched_weight = 0.0
     strong = 0
     best_rarity = 0.0
+    # log P(a record carries every strongly agreeing word), words taken as independent.
+    log_share = 0.0
     for m in cmp.matches:
         if m.kind == INITIAL:
             w = 0.3 * rarity(m.right)
@@ -166,6 +172,7 @@ def name_features(cmp: NameComparison, stats: TokenStats) -> dict[str, float]:
         if m.score >= 0.88:
             strong += 1
             best_rarity = max(best_rarity, min(rarity(m.left), rarity(m.right)))
+            log_share += stats.log_share(m.right)
     swapped = any(_roles_conflict(m.left_role, m.right_role) for m in cmp.matches)
     left_given = [t for t in cmp.left_unmatched if t.role == GIVEN]
     right_given = [t for t in cmp.right_unmatched if t.role == GIVEN]
@@ -202,6 +209,9 @@ def name_features(cmp: NameComparison, stats: TokenStats) -> dict[str, float]:
             (m.score for m in cmp.matches if GIVEN in (m.left_role, m.right_role)), default=0.0
         ),
         "name_first_words": float(_first_words_aligned(cmp)),
+        # How many registered people would carry this combination by chance (log, >= -8):
+        # "Maria Cruz" is common as a pair though neither word is rare on its own.
+        "name_expected_log": (max(math.log(stats.total + 1) + log_share, -8.0) if strong else 0.0),
     }
 
 

@@ -33,7 +33,18 @@ def _point(
 
 
 # Distance bins (km): displaced people are often tens of kilometres away, rarely hundreds.
-_DISTANCE_BINS = ((5, "loc_le5"), (25, "loc_le25"), (75, "loc_le75"), (200, "loc_le200"))
+_DISTANCE_BINS = (
+    (1, "loc_le1"),
+    (5, "loc_le5"),
+    (25, "loc_le25"),
+    (50, "loc_le50"),
+    (75, "loc_le75"),
+    (200, "loc_le200"),
+)
+_NEAR_KM = 25.0
+_REGION_KM = 75.0
+# Two names agree as well as namesakes do when each covers this much of the other's weight.
+_NAMESAKE_COVERAGE = 0.9
 
 
 def compare(
@@ -52,6 +63,12 @@ def compare(
         f["age_known"] = 1.0
         f["age_gap"] = min(gap / tolerance, 6.0)
         f["age_gap_years"] = min(float(gap), 15.0)
+        # The gap in tolerances, binned: within it, within twice it, beyond (a bend the
+        # linear terms cannot draw: a clerk's estimate is often a little off, rarely far).
+        ratio = gap / tolerance
+        f["age_within"] = float(0 < ratio <= 1)
+        f["age_2tol"] = float(1 < ratio <= 2)
+        f["age_beyond"] = float(ratio > 2)
         f["age_overlap"] = float(gap == 0)
         f["age_exact_equal"] = float(left.age_exact and right.age_exact and left.age == right.age)
         f["dob_equal"] = float(left.dob is not None and left.dob == right.dob)
@@ -66,6 +83,7 @@ def compare(
         f["sex_diff"] = float(not same)
         explain["sex"] = "same" if same else "different"
     left_point, right_point = _point(left, right, geocode), _point(right, left, geocode)
+    km = None
     if left_point and right_point:
         # The nearest of last-seen and home places on either side: a shelter near the home
         # town is as telling as one near where the person was last seen.
@@ -87,7 +105,43 @@ def compare(
         explain["location"] = {"km": round(km, 1)} if km > 2 else {"km": 0, "same_place": True}
     if left.city and right.city:
         f["city_same"] = float(left.city == right.city)
+    if left.towns and right.towns:
+        # The same town named on both sides (last seen, home, the shelter's town): evidence
+        # of place even when neither side has a country to resolve it in.
+        same_town = float(bool(left.towns & right.towns))
+        f["place_text_same"] = same_town
+        if km is None:
+            f["place_text_same_noloc"] = same_town
+    # Agreement on every field at once is rarer by chance than the sum of its parts says:
+    # namesakes share a name, relatives share a name and a place, rarely age as well.
+    perfect = f.get("name_perfect", 0.0)
+    age_close = float(f.get("age_gap", 9.0) <= 1.0)
+    f["name_perfect_age"] = perfect * age_close
+    f["name_perfect_near"] = perfect * float(km is not None and km <= _REGION_KM)
+    f["name_perfect_age_near"] = (
+        perfect * f.get("age_overlap", 0.0) * float(km is not None and km <= _NEAR_KM)
+    )
     return f, explain
+
+
+def add_namesake_features(candidates: list[dict[str, float]]) -> None:
+    """How many of a query's candidates share its name about equally well (in place).
+
+    The conditional logit shares the probability among namesakes, but it also lets several of
+    them push 'not registered' down; a name that several registered people carry is more
+    likely to be carried by one more who is not registered, which these counts let it learn.
+    """
+    strong = [
+        f.get("name_cov_left", 0.0) >= _NAMESAKE_COVERAGE
+        and f.get("name_cov_right", 0.0) >= _NAMESAKE_COVERAGE
+        for f in candidates
+    ]
+    total = sum(strong)
+    for features, is_strong in zip(candidates, strong, strict=True):
+        others = total - int(is_strong)
+        features["name_namesakes_any"] = math.log1p(others)
+        if is_strong:
+            features["name_namesakes"] = math.log1p(others)
 
 
 def _explain_name(cmp: NameComparison | None) -> dict[str, Any]:

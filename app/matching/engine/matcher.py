@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.matching.engine.compare import TokenStats
-from app.matching.engine.features import compare
+from app.matching.engine.features import add_namesake_features, compare
 from app.matching.engine.model import Model
 from app.matching.engine.records import Geocoder, Profile
 
@@ -34,12 +34,13 @@ def rank(
     geocode: Geocoder | None = None,
 ) -> list[Candidate]:
     """Compare the query with each candidate and return the best, most probable first."""
-    compared = []
-    for candidate in candidates:
-        if candidate.id == query.id:
-            continue
-        features, explanation = compare(query, candidate, stats, geocode)
-        compared.append((candidate.id, model.linear(features), features, explanation))
+    rows = [
+        (candidate.id, *compare(query, candidate, stats, geocode))
+        for candidate in candidates
+        if candidate.id != query.id
+    ]
+    add_namesake_features([features for _, features, _ in rows])
+    compared = [(cid, model.linear(f), f, e) for cid, f, e in rows]
     probabilities = model.posteriors([c[1] for c in compared])
     ranked = sorted(
         (

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from app.matching.engine.lexicon import Lexicon, load_lexicon
 from app.matching.engine.names import ParsedName, parse_names
+from app.matching.engine.text import fold
 
 # (text, country hint) -> (lat, lon) or None; the service passes the offline gazetteer.
 Geocoder = Callable[[str | None, str | None], tuple[float, float] | None]
@@ -60,6 +61,9 @@ class Profile:
     # Place texts kept when no point could be fixed without a country: the other side's
     # country may resolve them ("Palmarejo" is in Puerto Rico when the shelter is).
     places: tuple[str, ...] = ()
+    # Folded town names the record gives (last seen, home; "Shelter X, Town" -> "town"), to
+    # compare places by name where no point could be fixed.
+    towns: frozenset[str] = frozenset()
 
 
 def _age_interval(record: PersonRecord) -> tuple[tuple[int, int] | None, bool, str | None]:
@@ -80,6 +84,11 @@ def _age_interval(record: PersonRecord) -> tuple[tuple[int, int] | None, bool, s
             # Without a month the birthday may not have come yet this year.
             return (max(age - 1, 0), age), True, dob
     return None, False, dob
+
+
+def _town(text: str | None) -> str:
+    """The town a location names: its last comma part ("Camp Joseph, Mirebalais")."""
+    return fold(text.rsplit(",", 1)[-1])[:80] if text else ""
 
 
 def prepare(
@@ -121,4 +130,7 @@ def prepare(
         country=record.home_country,
         name_words=name_words,
         places=places if point is None else (),
+        towns=frozenset(
+            t for t in (_town(record.last_known_location), _town(record.home_city)) if t
+        ),
     )
