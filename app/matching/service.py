@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, case, delete, desc, func, or_, select, update
-from sqlalchemy import true as sa_true
+from sqlalchemy import Select, Table, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
+from app.common.bulk import add_to_counts, insert_rows, insert_tuples
 from app.common.ids import is_id, new_id
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 SCORE_FLOOR = 0.002
 # New candidates stored per report and kind: the best this many.
 MATCH_LIMIT = 10
+# Reports of the same kind compared in full for duplicates: a duplicate is a near copy, so the
+# shortlist's name, age and sex agreement finds it among fewer than a match needs.
+DUPLICATE_SHORTLIST = 20
 # Candidates from this probability are in the medium band (high starts at the alert threshold).
 MEDIUM_BAND = 0.5
 # Blocking hands BLOCK_LIMIT reports per kind to the engine's shortlist and skips keys over
@@ -287,26 +290,6 @@ def _insert(table: Table) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-def _add_counts(table: Table, columns: tuple[str, ...], deltas: dict[tuple[Any, ...], int]) -> None:
-    """Add deltas to count rows keyed by `columns`, creating missing ones, in one statement.
-
-    Rows are written in key order, so two transactions never wait for each other's rows in
-    opposite orders (no deadlock on PostgreSQL).
-    """
-    rows = [
-        {**dict(zip(columns, key, strict=True)), "count": delta}
-        for key, delta in sorted(deltas.items())
-        if delta
-    ]
-    if not rows:
-        return
-    stmt = _insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(columns), set_={"count": table.c.count + stmt.excluded.count}
-    )
-    db.session.execute(stmt, rows)
-
-
 def index_report(*, report: Report) -> None:
     """File a report in the blocking index and the name-word counts (replacing an older entry)."""
     index_reports(reports=[report])
@@ -432,7 +415,7 @@ def index_entries(*, entries: Sequence[IndexEntry]) -> None:
             word_deltas[entry.kind, word] -= 1
 
     if inserts:
-        db.session.execute(profiles.insert(), inserts)
+        insert_rows(profiles, inserts)
         # Then each new report's number in the index (RETURNING would insert row by row).
         new_ids = list(new_keys_of)
         for start in range(0, len(new_ids), _IN_CHUNK):
@@ -458,27 +441,14 @@ def index_entries(*, entries: Sequence[IndexEntry]) -> None:
             removed_keys,
         )
     _insert_keys(added_keys)
-    _add_counts(MatchKeyCount.__table__, ("key_hash",), {(h,): d for h, d in key_deltas.items()})
-    _add_counts(NameTokenCount.__table__, ("kind", "token"), word_deltas)
+    add_to_counts(MatchKeyCount.__table__, ("key_hash",), {(h,): d for h, d in key_deltas.items()})
+    add_to_counts(NameTokenCount.__table__, ("kind", "token"), word_deltas)
 
 
 def _insert_keys(rows: list[tuple[int, int]]) -> None:
-    """Add (key_hash, seq) rows to the index: the bulk of every load, so written raw.
-
-    PostgreSQL takes them by COPY, SQLite by one executemany; sorted, so the B-tree is filled
-    page by page instead of at random.
-    """
-    if not rows:
-        return
+    """Add (key_hash, seq) rows to the index, sorted so the B-tree fills page by page."""
     rows.sort()
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        with connection.connection.cursor() as cursor:
-            with cursor.copy("COPY match_keys (key_hash, seq) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-    else:
-        connection.exec_driver_sql("INSERT INTO match_keys (key_hash, seq) VALUES (?, ?)", rows)
+    insert_tuples(MatchKey.__table__, ("key_hash", "seq"), rows)
 
 
 # MatchProfile columns written at every (re-)index; report_id and kind never change.
@@ -547,8 +517,8 @@ def unindex_reports(*, report_ids: Iterable[str]) -> int:
             removed,
         )
     db.session.execute(delete(profiles).where(profiles.c.seq.in_([row.seq for row in rows])))
-    _add_counts(MatchKeyCount.__table__, ("key_hash",), {(h,): d for h, d in key_deltas.items()})
-    _add_counts(NameTokenCount.__table__, ("kind", "token"), word_deltas)
+    add_to_counts(MatchKeyCount.__table__, ("key_hash",), {(h,): d for h, d in key_deltas.items()})
+    add_to_counts(NameTokenCount.__table__, ("kind", "token"), word_deltas)
     return len(rows)
 
 
@@ -582,8 +552,6 @@ def _blocked(
     sizes = sorted((counts[h], h) for h in hashes if counts.get(h, 0) > 0)
     if not sizes:
         return []
-    keys = MatchKey.__table__
-    not_self = keys.c.seq != exclude if exclude is not None else sa_true()
     chosen: dict[int, float] = {}
     budget = POSTING_BUDGET
     for size, hashed in sizes:
@@ -591,44 +559,36 @@ def _blocked(
             break
         chosen[hashed] = math.log((max(total, 1) + 1) / size)
         budget -= size
+    not_self = f"seq <> {int(exclude)}" if exclude is not None else "1 = 1"
     if chosen:
-        weight = func.sum(case(chosen, value=keys.c.key_hash, else_=0.0)).label("weight")
-        top = (
-            select(keys.c.seq, weight)
-            .where(keys.c.key_hash.in_(list(chosen)), not_self)
-            .group_by(keys.c.seq)
-            .order_by(desc("weight"), keys.c.seq)
+        listed = ", ".join(str(int(h)) for h in chosen)
+        weights = " ".join(f"WHEN {int(h)} THEN {float(w)!r}" for h, w in chosen.items())
+        best = (
+            f"SELECT seq, SUM(CASE key_hash {weights} ELSE 0.0 END) AS weight FROM match_keys "
+            f"WHERE key_hash IN ({listed}) AND {not_self} "
+            f"GROUP BY seq ORDER BY weight DESC, seq LIMIT {BLOCK_LIMIT}"
         )
     else:
         # Every key is common (only "José García", nothing else): the newest namesakes.
-        top = (
-            select(keys.c.seq)
-            .where(keys.c.key_hash == sizes[0][1], not_self)
-            .order_by(keys.c.seq.desc())
+        best = (
+            f"SELECT seq FROM match_keys WHERE key_hash = {int(sizes[0][1])} AND {not_self} "
+            f"ORDER BY seq DESC LIMIT {BLOCK_LIMIT}"
         )
-    best = top.limit(BLOCK_LIMIT).subquery()
-    profiles = MatchProfile.__table__
-    rows = db.session.execute(
-        select(
-            profiles.c.report_id,
-            profiles.c.kind,
-            profiles.c.words,
-            profiles.c.age_low,
-            profiles.c.age_high,
-            profiles.c.sex,
+    # Raw SQL on the driver's cursor, with only integers and floats of our own in it: the
+    # statement's shape changes with every query (which keys, how many), so SQLAlchemy would
+    # compile it anew each time, and that cost more than running it.
+    cursor = db.session.connection().connection.cursor()
+    try:
+        cursor.execute(
+            "SELECT p.report_id, p.kind, p.words, p.age_low, p.age_high, p.sex "
+            f"FROM ({best}) AS best JOIN match_profiles AS p ON p.seq = best.seq ORDER BY p.seq"
         )
-        .join(best, best.c.seq == profiles.c.seq)
-        .order_by(profiles.c.seq)
-    )
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     return [
-        Brief(
-            row.report_id,
-            row.kind,
-            tuple(row.words.split()),
-            (row.age_low, row.age_high) if row.age_low is not None else None,
-            row.sex,
-        )
-        for row in rows
+        Brief(report_id, kind, tuple(words.split()), (low, high) if low is not None else None, sex)
+        for report_id, kind, words, low, high, sex in rows
     ]
 
 
@@ -776,7 +736,14 @@ def _match(report: Report, query: Profile, limit: int) -> list[str]:
         if brief.id not in rejected and brief.id != report.id
     ]
     chosen = {
-        kind: [b.id for b in shortlist(query, [b for b in briefs if b.kind == kind], SHORTLIST)]
+        kind: [
+            b.id
+            for b in shortlist(
+                query,
+                [b for b in briefs if b.kind == kind],
+                SHORTLIST if kind != report.kind else DUPLICATE_SHORTLIST,
+            )
+        ]
         for kind in kinds
     }
     wanted = {i for ids in chosen.values() for i in ids} | (set(existing) - rejected)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from app.common.bulk import insert_rows
 from app.common.ids import is_id, new_id, new_reference, normalize_reference
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -142,7 +143,7 @@ def import_reports(
     for fields, reference in zip(values, _unused_references(len(values)), strict=True):
         fields["reference"] = reference
     if values:
-        db.session.execute(Report.__table__.insert(), values)
+        insert_rows(Report.__table__, values)
     return ids, skipped
 
 

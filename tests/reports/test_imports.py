@@ -106,6 +106,16 @@ def test_loaded_reports_index_like_submitted_ones(app):
         fields = ("words", "hashes", "lat", "lon", "age_low", "age_high", "sex", "places")
         assert [getattr(loaded, f) for f in fields] == [getattr(again, f) for f in fields]
 
+        # The report itself reads back as the ORM would have stored it (JSON, UTC dates).
+        db.session.expire_all()
+        bulk, orm = db.session.get(Report, report_id), db.session.get(Report, submitted.id)
+        differ = {"id", "reference", "source_record_id", "created_by", "created_at", "updated_at"}
+        differ |= {"entry_date", "source_date"}
+        for column in Report.__table__.columns:
+            if column.key not in differ:
+                assert getattr(bulk, column.key) == getattr(orm, column.key), column.key
+        assert bulk.created_at.tzinfo is not None and bulk.alternate_names == []
+
 
 def test_a_second_load_of_the_same_file_adds_nothing(app):
     with app.app_context():
