@@ -14,6 +14,8 @@ _ALLOWED_CONTROLS_MULTILINE = {"\n", "\t"}
 
 
 def _reject_controls(text: str, allowed: set[str] | frozenset[str] = frozenset()) -> None:
+    if text.isprintable():  # no character of category C* (controls, surrogates) at all
+        return
     for ch in text:
         if unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed:
             raise ma.ValidationError("Contains a control character that is not allowed.")
