@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from app.matching.engine.blocking import KeyIndex, blocking_keys, shortlist
+from app.matching.engine.blocking import KeyIndex, age_buckets, blocking_keys, shortlist
 from app.matching.engine.compare import TokenStats, align, token_similarity
 from app.matching.engine.features import add_namesake_features, compare
 from app.matching.engine.matcher import rank
@@ -374,3 +374,26 @@ def test_rank_gives_each_candidate_its_namesake_count():
     alone = _rank(_record("Q4", "missing", full_name="Åsa Lindkvist", sex="female", age="40"))
     assert alone[0].id == "R6"
     assert alone[0].features["name_namesakes"] == 0.0
+
+
+def test_name_keys_are_also_filed_with_the_decade_of_the_age():
+    assert age_buckets((34, 34)) == (3,)
+    assert age_buckets((38, 38)) == (3, 4)  # 35-41 reaches both decades
+    assert age_buckets((1, 2)) == (0,)
+    assert age_buckets((20, 60)) == ()  # too wide to say anything
+    assert age_buckets(None) == ()
+    # Two ages within six years share a decade, so namesakes of other ages fall away.
+    for a in range(0, 100):
+        for b in range(a, a + 7):
+            assert set(age_buckets((a, a))) & set(age_buckets((b, b)))
+
+    def keys(**fields):
+        return set(blocking_keys(prepare(PersonRecord(id="x", kind="found", **fields))))
+
+    young = keys(full_name="Nguyễn Thị Hoa", age="24")
+    older = keys(full_name="Nguyen Thi Hoa", age="61")
+    unknown = keys(full_name="Nguyen Thi Hoa")
+    aged = {k for k in young if "@" in k}
+    assert aged and not aged & older
+    # Without an age only the plain keys, which every namesake shares.
+    assert unknown == {k for k in young if "@" not in k} == {k for k in older if "@" not in k}

@@ -1,7 +1,8 @@
 """Blocking keys: cheap keys that the same person's records share, to find candidates fast.
 
 Every name reading yields, for each ordered pair of its words (a, b), the key
-"first letter of a | sound skeleton of b", and each rare-enough word its own skeleton key.
+"first letter of a | sound skeleton of b", and each rare-enough word its own skeleton key; with
+an age, the pair keys again with the decade, so namesakes of other ages fall away.
 A typo in one word still leaves the keys built from the other word's sound; a swap of given
 and family name yields the same pairs; nicknames and spelling variants add keys for their
 formal names (Pepe García also files under José García).
@@ -21,7 +22,11 @@ from app.matching.engine.names import Token
 from app.matching.engine.phonetic import skeleton
 from app.matching.engine.records import Profile
 
-MAX_KEYS = 64
+MAX_KEYS = 96
+# Name keys are also filed with the decade of the age (see age_buckets).
+AGE_BUCKET = 10
+AGE_SLACK = 3
+MAX_AGE_SPAN = 15
 # How many blocked candidates go on to the shortlist, and the posting size past which a key is
 # too common to tell anyone apart ("j|grs": every José García). The service's SQL lookup and
 # the training script use the same values, so the model is fitted on the pipeline it serves.
@@ -67,8 +72,22 @@ def blocking_keys(profile: Profile) -> list[str]:
             if len(token.text) >= 3:
                 # A lone word with a typo ("Fracno" for Franco) still shares its first letters.
                 word_keys.append(f"#p:{token.text[:3]}")
-    keys = list(dict.fromkeys(sound_pairs + letter_pairs + word_keys))
+    # The sound pairs again, with the age: among a million reports every key of "Nguyễn Thị Hoa"
+    # or "José García" is too common to read, and these are what still finds her among her
+    # namesakes.
+    aged = [f"{pair}@{bucket}" for bucket in age_buckets(profile.age) for pair in sound_pairs]
+    keys = list(dict.fromkeys(sound_pairs + letter_pairs + word_keys + aged))
     return keys[:MAX_KEYS]
+
+
+def age_buckets(age: tuple[int, int] | None) -> tuple[int, ...]:
+    """The decades an age interval reaches, widened by AGE_SLACK years on each side, so two
+    ages within twice the slack of each other always share one. A range wider than
+    MAX_AGE_SPAN says too little to file under."""
+    if age is None or age[1] - age[0] > MAX_AGE_SPAN:
+        return ()
+    low, high = max(age[0] - AGE_SLACK, 0), age[1] + AGE_SLACK
+    return tuple(range(low // AGE_BUCKET, high // AGE_BUCKET + 1))
 
 
 class Shortlistable(Protocol):
