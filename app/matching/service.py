@@ -259,7 +259,7 @@ def _prepare_fresh(report: Any, geocoder: Geocoder | None = None) -> tuple[Profi
     return profile, places
 
 
-@lru_cache(maxsize=20_000)
+@lru_cache(maxsize=50_000)
 def _prepare_known(record: PersonRecord, places: Places) -> Profile:
     """A profile rebuilt with the gazetteer's answers of index time: no geocoding.
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from app.matching.engine.names import Token
 from app.matching.engine.phonetic import skeleton
@@ -150,13 +150,16 @@ def shortlist(query: Profile, candidates: Sequence[S], limit: int) -> list[S]:
     if len(candidates) <= limit:
         return list(candidates)
     target = name_string(query)
-    scored = []
-    for c in candidates:
-        text = name_string(c)
-        score = fuzz.token_set_ratio(target, text) + fuzz.WRatio(target, text)
-        scored.append((score + _cheap_agreement(query, c), c))
-    scored.sort(key=lambda pair: -pair[0])
-    return [c for _, c in scored[:limit]]
+    texts = [name_string(c) for c in candidates]
+    # rapidfuzz's process functions loop in C over all the names at once.
+    scores = [0.0] * len(texts)
+    for scorer in (fuzz.token_set_ratio, fuzz.WRatio):
+        for _, score, i in process.extract(target, texts, scorer=scorer, limit=None):
+            scores[i] += score
+    scored = [(scores[i] + _cheap_agreement(query, c), i, c) for i, c in enumerate(candidates)]
+    # Best first; among equals, the order blocking gave.
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [c for _, _, c in scored[:limit]]
 
 
 class KeyIndex:
