@@ -580,15 +580,22 @@ def _blocked(
     cursor = db.session.connection().connection.cursor()
     try:
         cursor.execute(
-            "SELECT p.report_id, p.kind, p.words, p.age_low, p.age_high, p.sex "
+            "SELECT p.report_id, p.kind, p.words, p.age_low, p.age_high, p.sex, p.lat, p.lon "
             f"FROM ({best}) AS best JOIN match_profiles AS p ON p.seq = best.seq ORDER BY p.seq"
         )
         rows = cursor.fetchall()
     finally:
         cursor.close()
     return [
-        Brief(report_id, kind, tuple(words.split()), (low, high) if low is not None else None, sex)
-        for report_id, kind, words, low, high, sex in rows
+        Brief(
+            report_id,
+            kind,
+            tuple(words.split()),
+            (low, high) if low is not None else None,
+            sex,
+            (lat, lon) if lat is not None and lon is not None else None,
+        )
+        for report_id, kind, words, low, high, sex, lat, lon in rows
     ]
 
 

@@ -397,3 +397,22 @@ def test_name_keys_are_also_filed_with_the_decade_of_the_age():
     assert aged and not aged & older
     # Without an age only the plain keys, which every namesake shares.
     assert unknown == {k for k in young if "@" not in k} == {k for k in older if "@" not in k}
+
+
+def test_the_shortlist_keeps_the_namesake_who_is_near():
+    def person(record_id, lat, lon):
+        return prepare(
+            PersonRecord(
+                id=record_id, kind="found", full_name="Nguyễn Thị Lan", age="31", lat=lat, lon=lon
+            )
+        )
+
+    query = prepare(
+        PersonRecord(
+            id="q", kind="missing", full_name="Nguyen Thi Lan", age="30", lat=16.05, lon=108.2
+        )
+    )
+    far, near = person("hanoi", 21.03, 105.85), person("hoi-an", 15.88, 108.33)
+    assert [p.id for p in shortlist(query, [far, near], 1)] == ["hoi-an"]
+    # Without places the order blocking gave decides.
+    assert [p.id for p in shortlist(person("x", None, None), [far, near], 1)] == ["hanoi"]

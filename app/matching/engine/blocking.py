@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar
 
 from rapidfuzz import fuzz, process
 
+from app.geo import distance_km
 from app.matching.engine.names import Token
 from app.matching.engine.phonetic import skeleton
 from app.matching.engine.records import Profile
@@ -102,6 +103,9 @@ class Shortlistable(Protocol):
     @property
     def sex(self) -> str | None: ...
 
+    @property
+    def point(self) -> tuple[float, float] | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Brief:
@@ -115,11 +119,14 @@ class Brief:
     name_words: tuple[str, ...]
     age: tuple[int, int] | None = None
     sex: str | None = None
+    point: tuple[float, float] | None = None
 
 
 def brief(profile: Profile) -> Brief:
     """The shortlist's view of a prepared profile."""
-    return Brief(profile.id, profile.kind, profile.name_words, profile.age, profile.sex)
+    return Brief(
+        profile.id, profile.kind, profile.name_words, profile.age, profile.sex, profile.point
+    )
 
 
 S = TypeVar("S", bound=Shortlistable)
@@ -131,13 +138,17 @@ def name_string(profile: Shortlistable) -> str:
 
 
 def _cheap_agreement(query: Profile, candidate: Shortlistable) -> float:
-    """Age and sex agreement in the shortlist's units (a name match is worth up to 200)."""
+    """Age, sex and place agreement in the shortlist's units (a name match is worth up to 200)."""
     bonus = 0.0
     if query.age and candidate.age:
         gap = max(0, max(query.age[0], candidate.age[0]) - min(query.age[1], candidate.age[1]))
         bonus += 40.0 if gap <= 2 else (10.0 if gap <= 6 else -30.0)
     if query.sex and candidate.sex:
         bonus += 10.0 if query.sex == candidate.sex else -30.0
+    if query.point and candidate.point:
+        # Namesakes of the same age are told apart by place: a near one is worth comparing.
+        km = distance_km(query.point, candidate.point)
+        bonus += 20.0 if km <= 25 else (10.0 if km <= 75 else (0.0 if km <= 200 else -10.0))
     return bonus
 
 
