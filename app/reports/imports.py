@@ -83,24 +83,8 @@ def _prepare(rows: list[dict[str, Any]]) -> list[Prepared]:
     return out
 
 
-_RECORD_DEFAULTS = {
-    name: None
-    for name in (
-        "full_name",
-        "given_name",
-        "family_name",
-        "alternate_names",
-        "description",
-        "sex",
-        "age",
-        "date_of_birth",
-        "home_city",
-        "home_country",
-        "last_known_location",
-        "lat",
-        "lon",
-    )
-}
+# A validated row leaves out the fields nobody gave; the engine reads them all.
+_RECORD_DEFAULTS = dict.fromkeys(matching_service.MATCHED_FIELDS)
 
 
 def _prepare_in_worker(rows: list[dict[str, Any]]) -> list[Prepared]:
