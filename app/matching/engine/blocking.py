@@ -122,13 +122,6 @@ class Brief:
     point: tuple[float, float] | None = None
 
 
-def brief(profile: Profile) -> Brief:
-    """The shortlist's view of a prepared profile."""
-    return Brief(
-        profile.id, profile.kind, profile.name_words, profile.age, profile.sex, profile.point
-    )
-
-
 S = TypeVar("S", bound=Shortlistable)
 
 
