@@ -23,8 +23,10 @@ from typing import Any
 
 from flask import Flask, current_app
 from marshmallow import ValidationError
+from sqlalchemy import text
 
 from app.common.time import utcnow
+from app.extensions import db
 from app.matching import service as matching_service
 from app.matching.service import IndexEntry
 from app.reports import service as reports_service
@@ -42,6 +44,8 @@ class LoadResult:
     errors: dict[int, dict[str, Any]] = field(default_factory=dict)
     # Row positions whose source_record_id was already loaded.
     duplicates: list[int] = field(default_factory=list)
+    # Rows loaded when the tables' planner statistics were last refreshed (PostgreSQL).
+    analyzed_at: int = 0
 
     @property
     def loaded(self) -> int:
@@ -132,10 +136,12 @@ def load_reports(
         with context.Pool(workers) as pool:
             for prepared in pool.imap(_prepare_in_worker, batches):
                 _write(prepared, created_by, result)
+                _keep_statistics(result)
                 yield result
     else:
         for batch in batches:
             _write(_prepare(batch), created_by, result)
+            _keep_statistics(result)
             yield result
 
 
@@ -165,6 +171,33 @@ def _write(prepared: list[Prepared], created_by: str, result: LoadResult) -> Non
     # A report whose entry failed in preparation is indexed here, where failures are logged.
     matching_service.index_report_ids(report_ids=failed)
     result.ids.extend(batch_ids)
+
+
+# Tables whose planner statistics a large load makes stale.
+_LOADED_TABLES = (
+    "reports",
+    "match_profiles",
+    "match_keys",
+    "match_key_counts",
+    "name_token_counts",
+)
+
+
+def _keep_statistics(result: LoadResult) -> None:
+    """On PostgreSQL, ANALYZE the loaded tables each time the load has doubled them.
+
+    The planner's row estimates come from statistics that autovacuum refreshes when it gets to
+    it (and not at all where it is off). Measured: 100,000 reports into an empty database, and
+    the references check planned for an empty table took 15 s per batch instead of
+    milliseconds. ANALYZE samples a fixed number of rows, so doing it at every doubling costs a
+    few seconds over a million reports.
+    """
+    loaded = len(result.ids)
+    if db.session.get_bind().dialect.name != "postgresql" or loaded < 2 * result.analyzed_at:
+        return
+    for table in _LOADED_TABLES:
+        db.session.execute(text(f"ANALYZE {table}"))
+    result.analyzed_at = max(loaded, 1)
 
 
 def default_workers() -> int:

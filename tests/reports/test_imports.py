@@ -145,3 +145,18 @@ def test_an_empty_load_is_fine(app):
     with app.app_context():
         assert list(imports.load_reports([], created_by="x")) == []
         assert service.import_reports(rows=[], created_by="x") == ([], [])
+
+
+def test_a_load_keeps_the_planner_statistics_fresh_on_postgresql(app):
+    with app.app_context():
+        result = load(ROWS)  # two batches of three rows
+
+        if db.session.get_bind().dialect.name != "postgresql":
+            assert result.analyzed_at == 0
+            return
+        # After the first batch, and again once the load has doubled.
+        assert result.analyzed_at == 6
+        tuples = db.session.scalar(
+            sa.text("SELECT reltuples FROM pg_class WHERE oid = 'reports'::regclass")
+        )
+        assert tuples == 3
