@@ -114,7 +114,7 @@ def index_mb() -> float:
                 f"(SELECT name FROM sqlite_master WHERE tbl_name IN ({names}))"
             )
         )
-    return round((size or 0) / 2**20, 1)
+    return round(float(size or 0) / 2**20, 1)
 
 
 def synthetic(args: argparse.Namespace) -> None:
