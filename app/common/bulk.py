@@ -1,4 +1,4 @@
-"""Writing many rows at once through the database driver, for imports and the matching index.
+"""Many rows at once: driver-level inserts and count upserts, and IN lists in chunks.
 
 SQLAlchemy's executemany processes every parameter of every row in Python; for a batch of
 thousands of rows that costs more than the database's own work. These helpers hand the driver
@@ -10,12 +10,30 @@ from input.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, Table, select
 
 from app.extensions import db
+
+T = TypeVar("T")
+# Values per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
+IN_CHUNK = 5000
+
+
+def chunked(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    """Consecutive slices of at most `size` items (for IN lists and batches)."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def existing(column: Column[Any], values: Sequence[Any]) -> set[Any]:
+    """Which of these values the column already holds (a few IN queries, however many)."""
+    found: set[Any] = set()
+    for chunk in chunked(values):
+        found.update(db.session.scalars(select(column).where(column.in_(chunk))))
+    return found
 
 
 def _processors(columns: Sequence[Column[Any]]) -> list[Callable[[Any], Any] | None]:

@@ -19,7 +19,7 @@ from sqlalchemy import Select, Table, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from app.common.bulk import add_to_counts, insert_rows, insert_tuples
+from app.common.bulk import add_to_counts, chunked, insert_rows, insert_tuples
 from app.common.ids import is_id, new_id
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -91,8 +91,6 @@ MATCHED_FIELDS = frozenset(
     }
 )
 _OPPOSITE = {"missing": "found", "found": "missing"}
-# Values per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
-_IN_CHUNK = 5000
 _RESCORED = ("score", "band", "explanation", "features", "updated_at")
 
 
@@ -126,13 +124,16 @@ def _point(place: Any) -> tuple[float, float] | None:
     return lat, lon
 
 
+def _stored_places(report_id: str) -> list[list[Any]] | None:
+    """The geocoders' answers stored with a report's profile; None when it is not indexed."""
+    return db.session.scalar(select(MatchProfile.places).where(MatchProfile.report_id == report_id))
+
+
 def wants_online_geocoding(*, report: Report) -> bool:
     """Whether the online geocoder is on and the gazetteer left a place of this report unfound."""
     if configured_geocoder().online is None:
         return False
-    places = db.session.scalar(
-        select(MatchProfile.places).where(MatchProfile.report_id == report.id)
-    )
+    places = _stored_places(report.id)
     return any(lat is None for _, _, lat, _ in places or ())
 
 
@@ -147,9 +148,7 @@ def geocode_online(*, report: Report) -> bool:
     online = configured_geocoder().online
     if online is None:
         return False
-    places = db.session.scalar(
-        select(MatchProfile.places).where(MatchProfile.report_id == report.id)
-    )
+    places = _stored_places(report.id)
     found: dict[tuple[str, str | None], tuple[float, float]] = {}
     for text, country, lat, _ in places or ():
         if lat is None:
@@ -356,8 +355,7 @@ def index_reports(*, reports: Sequence[Any]) -> int:
 def index_report_ids(*, report_ids: Sequence[str]) -> int:
     """Index reports by id, reading only the columns matching needs; returns how many."""
     indexed = 0
-    for start in range(0, len(report_ids), _IN_CHUNK):
-        chunk = list(report_ids[start : start + _IN_CHUNK])
+    for chunk in chunked(report_ids):
         rows = db.session.execute(select(*_RECORD_COLUMNS).where(Report.id.in_(chunk))).all()
         indexed += index_reports(reports=rows)
     return indexed
@@ -374,10 +372,10 @@ def index_entries(*, entries: Sequence[IndexEntry]) -> None:
     profiles = MatchProfile.__table__
     stored = {
         row.report_id: row
-        for start in range(0, len(entries), _IN_CHUNK)
+        for chunk in chunked([e.report_id for e in entries])
         for row in db.session.execute(
             select(profiles.c.seq, profiles.c.report_id, profiles.c.words, profiles.c.hashes).where(
-                profiles.c.report_id.in_([e.report_id for e in entries[start : start + _IN_CHUNK]])
+                profiles.c.report_id.in_(chunk)
             )
         )
     }
@@ -417,12 +415,9 @@ def index_entries(*, entries: Sequence[IndexEntry]) -> None:
     if inserts:
         insert_rows(profiles, inserts)
         # Then each new report's number in the index (RETURNING would insert row by row).
-        new_ids = list(new_keys_of)
-        for start in range(0, len(new_ids), _IN_CHUNK):
+        for chunk in chunked(list(new_keys_of)):
             for seq, report_id in db.session.execute(
-                select(profiles.c.seq, profiles.c.report_id).where(
-                    profiles.c.report_id.in_(new_ids[start : start + _IN_CHUNK])
-                )
+                select(profiles.c.seq, profiles.c.report_id).where(profiles.c.report_id.in_(chunk))
             ):
                 added_keys.extend((h, seq) for h in new_keys_of[report_id])
     if updates:
@@ -491,11 +486,15 @@ def unindex_reports(*, report_ids: Iterable[str]) -> int:
     if not ids:
         return 0
     profiles = MatchProfile.__table__
-    rows = db.session.execute(
-        select(profiles.c.seq, profiles.c.kind, profiles.c.words, profiles.c.hashes).where(
-            profiles.c.report_id.in_(ids)
+    rows = [
+        row
+        for chunk in chunked(ids)
+        for row in db.session.execute(
+            select(profiles.c.seq, profiles.c.kind, profiles.c.words, profiles.c.hashes).where(
+                profiles.c.report_id.in_(chunk)
+            )
         )
-    ).all()
+    ]
     if not rows:
         return 0
     key_deltas: Counter[int] = Counter()
@@ -516,7 +515,8 @@ def unindex_reports(*, report_ids: Iterable[str]) -> int:
             ),
             removed,
         )
-    db.session.execute(delete(profiles).where(profiles.c.seq.in_([row.seq for row in rows])))
+    for chunk in chunked([row.seq for row in rows]):
+        db.session.execute(delete(profiles).where(profiles.c.seq.in_(chunk)))
     add_to_counts(MatchKeyCount.__table__, ("key_hash",), {(h,): d for h, d in key_deltas.items()})
     add_to_counts(NameTokenCount.__table__, ("kind", "token"), word_deltas)
     return len(rows)
@@ -684,9 +684,7 @@ def match_report(*, report: Report, limit: int = MATCH_LIMIT) -> list[MatchCandi
     ones are never touched, and a rejected partner is not even compared again. Returns the
     candidates stored or re-scored by this run, best first.
     """
-    places = db.session.scalar(
-        select(MatchProfile.places).where(MatchProfile.report_id == report.id)
-    )
+    places = _stored_places(report.id)
     if places is not None:
         query = _prepare_known(_record(report), tuple(map(tuple, places)))
     else:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from app.common.bulk import insert_rows
+from app.common.bulk import existing, insert_rows
 from app.common.ids import is_id, new_id, new_reference, normalize_reference
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -19,8 +19,6 @@ from app.reports.schemas import IDENTITY_FIELDS, NO_IDENTITY, has_name_or_descri
 ADULT_AGE = 18
 _DEFAULT_STATUS = {"missing": "information_sought", "found": "believed_alive"}
 _REFERENCE_ATTEMPTS = 8
-# Values per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
-_IN_CHUNK = 5000
 
 
 def _age_bounds(age: str | None, date_of_birth: str | None, on: datetime) -> tuple[int, int] | None:
@@ -109,7 +107,7 @@ def import_reports(
     """
     now = utcnow()
     sources = [row.get("source_record_id") for row in rows]
-    known = _existing_source_records([s for s in sources if s])
+    known = existing(Report.__table__.c.source_record_id, [s for s in sources if s])
     seen: set[str] = set()
     ids: list[str | None] = []
     skipped: list[int] = []
@@ -155,18 +153,6 @@ _IMPORT_DEFAULTS: dict[str, Any] = {
 } | {"alternate_names": [], "profile_urls": [], "is_minor": False}
 
 
-def _existing_source_records(sources: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(sources), _IN_CHUNK):
-        chunk = sources[start : start + _IN_CHUNK]
-        found.update(
-            db.session.scalars(
-                select(Report.source_record_id).where(Report.source_record_id.in_(chunk))
-            )
-        )
-    return found
-
-
 def _unused_references(count: int) -> list[str]:
     """`count` distinct references that no report has yet (checked a batch at a time)."""
     chosen: list[str] = []
@@ -175,12 +161,7 @@ def _unused_references(count: int) -> list[str]:
         if not wanted:
             return chosen
         fresh = list({new_reference() for _ in range(wanted)} - set(chosen))
-        taken: set[str] = set()
-        for start in range(0, len(fresh), _IN_CHUNK):
-            chunk = fresh[start : start + _IN_CHUNK]
-            taken.update(
-                db.session.scalars(select(Report.reference).where(Report.reference.in_(chunk)))
-            )
+        taken = existing(Report.__table__.c.reference, fresh)
         chosen.extend(r for r in fresh if r not in taken)
     if len(chosen) < count:
         raise Conflict("Could not allocate references; retry.", code="reference_exhausted")
