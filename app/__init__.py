@@ -34,7 +34,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from app import geocoder
+    from app.config import check_sms_settings
     from app.extensions import api, db, limiter, migrate
+
+    check_sms_settings(app.config)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(exist_ok=True)
@@ -57,9 +60,11 @@ def register_blueprints(app: Flask) -> None:
     from app.health import bp as health_bp
     from app.matching.routes import blp as matching_blp
     from app.reports.routes import blp as reports_blp
+    from app.sms.routes import bp as sms_bp
 
     register_request_hooks(app)
     app.register_blueprint(health_bp)
+    app.register_blueprint(sms_bp)
     api.register_blueprint(auth_blp)
     api.register_blueprint(reports_blp)
     api.register_blueprint(matching_blp)
@@ -81,6 +86,15 @@ def register_cli(app: Flask) -> None:
     from app.cli import maintenance_cli
     from app.matching.cli import matching_cli
     from app.reports.cli import demo_cli
+    from app.sms.cli import sms_cli
 
-    for group in (users_cli, tokens_cli, keys_cli, demo_cli, maintenance_cli, matching_cli):
+    for group in (
+        users_cli,
+        tokens_cli,
+        keys_cli,
+        demo_cli,
+        maintenance_cli,
+        matching_cli,
+        sms_cli,
+    ):
         app.cli.add_command(group)

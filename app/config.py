@@ -149,6 +149,71 @@ def _number(settings: Mapping[str, Any], name: str) -> float:
     return float(value)
 
 
+SMS_BACKENDS = ("console", "twilio")
+
+
+def sms_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """SMS: the twilio backend when its credentials are set, else console (demo, offline)."""
+    env = os.environ if env is None else env
+    sid = (env.get("TWILIO_ACCOUNT_SID") or "").strip() or None
+    token = (env.get("TWILIO_AUTH_TOKEN") or "").strip() or None
+    backend = (env.get("SMS_BACKEND") or "").strip().lower() or ("twilio" if sid else "console")
+    settings = {
+        "SMS_BACKEND": backend,
+        "TWILIO_ACCOUNT_SID": sid,
+        "TWILIO_AUTH_TOKEN": token,
+        "TWILIO_FROM": (env.get("TWILIO_FROM") or "").strip() or None,
+        "TWILIO_API_BASE_URL": (env.get("TWILIO_API_BASE_URL") or "").strip().rstrip("/") or None,
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None,
+        # Pacing per sender: 1 segment/s for a long code, up to 100 for a short code.
+        "SMS_SEGMENTS_PER_SECOND": _float(env, "SMS_SEGMENTS_PER_SECOND", 1.0),
+        "SMS_MAX_ATTEMPTS": _int(env, "SMS_MAX_ATTEMPTS", 6),
+        "SMS_RETRY_BASE_S": _float(env, "SMS_RETRY_BASE_S", 30.0),
+        "SMS_RETRY_MAX_S": _float(env, "SMS_RETRY_MAX_S", 1800.0),
+        "SMS_LEASE_S": _float(env, "SMS_LEASE_S", 120.0),
+        "SMS_SEND_TIMEOUT_S": _float(env, "SMS_SEND_TIMEOUT_S", 15.0),
+        "SMS_TTL_HOURS": _float(env, "SMS_TTL_HOURS", 24.0),
+        "SMS_DELIVERY_TIMEOUT_HOURS": _float(env, "SMS_DELIVERY_TIMEOUT_HOURS", 72.0),
+    }
+    check_sms_settings(settings)
+    return settings
+
+
+def check_sms_settings(settings: Mapping[str, Any]) -> None:
+    """Refuse SMS settings that cannot work (also for settings given to create_app directly)."""
+    backend = settings.get("SMS_BACKEND")
+    if backend not in SMS_BACKENDS:
+        raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
+    if backend == "twilio":
+        missing = [
+            name
+            # PUBLIC_BASE_URL: without it there are no status callbacks and no inbound.
+            for name in (
+                "TWILIO_ACCOUNT_SID",
+                "TWILIO_AUTH_TOKEN",
+                "TWILIO_FROM",
+                "PUBLIC_BASE_URL",
+            )
+            if not settings.get(name)
+        ]
+        if missing:
+            raise ConfigError(f"SMS_BACKEND=twilio needs {', '.join(missing)} to be set")
+    for name in ("TWILIO_API_BASE_URL", "PUBLIC_BASE_URL"):
+        value = settings.get(name)
+        if value and urlsplit(str(value)).scheme not in ("http", "https"):
+            raise ConfigError(f"{name} must be an http(s) URL")
+    if _number(settings, "SMS_SEGMENTS_PER_SECOND") <= 0:
+        raise ConfigError("SMS_SEGMENTS_PER_SECOND must be more than 0")
+    if int(settings.get("SMS_MAX_ATTEMPTS") or 0) < 1:
+        raise ConfigError("SMS_MAX_ATTEMPTS must be at least 1")
+    for name in ("SMS_LEASE_S", "SMS_SEND_TIMEOUT_S", "SMS_TTL_HOURS"):
+        if _number(settings, name) <= 0:
+            raise ConfigError(f"{name} must be more than 0")
+    if _number(settings, "SMS_LEASE_S") <= _number(settings, "SMS_SEND_TIMEOUT_S"):
+        # A lease that ends while its send may still be running would let a second worker in.
+        raise ConfigError("SMS_LEASE_S must be longer than SMS_SEND_TIMEOUT_S")
+
+
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     env = os.environ if env is None else env
@@ -173,6 +238,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {
         **queue_config(env),
         **geocoder_config(env),
+        **sms_config(env),
         "REUNITE_ENV": reunite_env,
         # A random key outside production keeps the demo secret-free; sessions do not survive
         # a restart, which is what a demo wants.

@@ -1,0 +1,71 @@
+"""`flask sms ...`: send a test message, inspect the outbox, run the sweep by hand."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from app.common.ids import new_id
+from app.extensions import db
+from app.sms import service
+from app.sms.models import STATUSES
+
+sms_cli = AppGroup("sms", help="SMS outbox and gateway.")
+
+
+def _masked(phone: str) -> str:
+    """Enough of a number to tell rows apart on a screen, not enough to read it off."""
+    return phone[:3] + "…" + phone[-2:] if len(phone) > 6 else "…"
+
+
+@sms_cli.command("send-test")
+@click.argument("phone")
+@click.option("--language", default="en", show_default=True, help="Template language.")
+def send_test(phone: str, language: str) -> None:
+    """Queue a test message to PHONE (E.164) and send it now through the configured backend."""
+    row = service.queue_message(
+        to=phone,
+        template="test",
+        language=language,
+        params={},
+        dedupe_key=f"send-test:{new_id()}",
+    )
+    outbox_id = row.id
+    db.session.commit()  # a running worker may send it first: the claim decides who does
+    outcome = service.send_message(outbox_id=outbox_id)
+    row = service.get_outbox_message(outbox_id=outbox_id)
+    click.echo(
+        f"outbox {outbox_id}: {row.status} via {service.gateway().name}"
+        f" ({row.segments} segment(s), {row.encoding})"
+        + (f", {row.reason}" if row.reason else "")
+        + (f", retry in {outcome.retry_in:.0f}s" if outcome.retry_in else "")
+    )
+
+
+@sms_cli.command("outbox")
+@click.option(
+    "--status",
+    type=click.Choice(["stuck", *STATUSES]),
+    default="stuck",
+    show_default=True,
+    help="stuck: every row not yet delivered, undelivered, failed or expired.",
+)
+@click.option("--limit", default=50, show_default=True)
+def outbox(status: str, limit: int) -> None:
+    """List outbox rows, newest first, and the count per status."""
+    counts = service.count_outbox()
+    click.echo("  ".join(f"{name}={counts.get(name, 0)}" for name in STATUSES))
+    for row in service.list_outbox(status=status, limit=limit):
+        click.echo(
+            f"{row.id}  {row.status:<11} attempts={row.attempts} {row.template}/{row.language}"
+            f" to={_masked(row.to_phone)} next={row.next_attempt_at:%Y-%m-%d %H:%M:%S}"
+            f" {row.reason or ''}".rstrip()
+        )
+
+
+@sms_cli.command("sweep")
+def sweep() -> None:
+    """Run the periodic sweep now: reclaim, expire, and enqueue what is due."""
+    from app.sms.tasks import sweep_outbox_task
+
+    click.echo(sweep_outbox_task.call_local())

@@ -1,0 +1,105 @@
+"""The SMS queue: send outbox rows after commit, handle incoming messages, sweep periodically.
+
+Work is handed to Huey only once the transaction that wrote it has committed (a session
+listener reads what the service noted in `session.info`); the periodic sweep catches whatever a
+crash between commit and enqueue left behind.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, has_app_context
+from huey import crontab
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app import extensions
+from app.extensions import db, huey
+from app.sms import service
+
+log = logging.getLogger(__name__)
+
+
+def own_context(task: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a task in an application context (and so a database session) of its own.
+
+    Tests run tasks inline, from inside the committing session's after_commit hook, where that
+    session cannot be used: a fresh context gives the task its own session there as in a worker.
+    """
+
+    @functools.wraps(task)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        app = current_app._get_current_object() if has_app_context() else extensions.worker_app
+        if app is None:
+            raise RuntimeError("run tasks with `huey_consumer app.worker.huey`")
+        with app.app_context():
+            try:
+                return task(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return wrapper
+
+
+@huey.task()
+@own_context
+def send_outbox_task(outbox_id: str) -> str:
+    """Send one outbox row; a retryable failure schedules the next attempt."""
+    outcome = service.send_message(outbox_id=outbox_id)
+    if outcome.retry_in is not None:
+        send_outbox_task.schedule((outbox_id,), delay=outcome.retry_in)
+    return outcome.status
+
+
+@huey.task(retries=3, retry_delay=30)
+@own_context
+def handle_inbound_task(inbound_id: str) -> str | None:
+    """Act on one incoming message (idempotent: a handled message is skipped)."""
+    command = service.handle_inbound(inbound_id=inbound_id)
+    db.session.commit()
+    return command
+
+
+@huey.periodic_task(crontab(minute="*"))
+@own_context
+def sweep_outbox_task() -> dict[str, int]:
+    """Every minute: reclaim dead workers' rows, expire stale ones, enqueue what is due."""
+    result = service.sweep_outbox()
+    db.session.commit()
+    for outbox_id in result.due:
+        send_outbox_task(outbox_id)
+    if result.reclaimed or result.expired or result.timed_out:
+        log.info(
+            "sms.sweep reclaimed=%d expired=%d timed_out=%d due=%d",
+            result.reclaimed,
+            result.expired,
+            result.timed_out,
+            len(result.due),
+        )
+    return {
+        "reclaimed": result.reclaimed,
+        "expired": result.expired,
+        "timed_out": result.timed_out,
+        "due": len(result.due),
+    }
+
+
+_TASKS = {"send": send_outbox_task, "inbound": handle_inbound_task}
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_committed(session: Session) -> None:
+    for kind, item_id in session.info.pop(service.AFTER_COMMIT, ()):
+        try:
+            _TASKS[kind](item_id)
+        except Exception:  # noqa: BLE001 - the row is committed; the sweep will enqueue it
+            log.exception("sms.enqueue_failed kind=%s id=%s", kind, item_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(service.AFTER_COMMIT, None)
