@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from app.common.ids import new_id
+from app.errors import ValidationError
 from app.extensions import db
 from app.sms import service
 from app.sms.models import STATUSES
@@ -23,13 +24,18 @@ def _masked(phone: str) -> str:
 @click.option("--language", default="en", show_default=True, help="Template language.")
 def send_test(phone: str, language: str) -> None:
     """Queue a test message to PHONE (E.164) and send it now through the configured backend."""
-    row = service.queue_message(
-        to=phone,
-        template="test",
-        language=language,
-        params={},
-        dedupe_key=f"send-test:{new_id()}",
-    )
+    try:
+        row = service.queue_message(
+            to=phone,
+            template="test",
+            language=language,
+            params={},
+            dedupe_key=f"send-test:{new_id()}",
+        )
+    except ValidationError:
+        raise click.BadParameter(
+            "not a phone number (use +countrycode…)", param_hint="PHONE"
+        ) from None
     outbox_id = row.id
     db.session.commit()  # a running worker may send it first: the claim decides who does
     outcome = service.send_message(outbox_id=outbox_id)

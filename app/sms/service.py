@@ -531,8 +531,13 @@ def apply_status_callback(
     if row is None:
         return None
     new = _PROVIDER_STATUS.get(message_status)
-    if new is None or (row.provider_sid and row.provider_sid != message_sid):
-        # Unknown status, or the receipt of an earlier attempt of a message sent again.
+    if row.provider_sid:
+        ours = row.provider_sid == message_sid  # else an earlier attempt's late receipt
+    else:
+        # No sid yet: the receipt may be of the attempt in flight, or of one whose answer was
+        # lost; not of an attempt that failed for sure (its sid was known and dropped).
+        ours = row.status == "sending" or row.unconfirmed_since is not None
+    if new is None or not ours:
         return row.status
     if row.status in TERMINAL:
         return row.status

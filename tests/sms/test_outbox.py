@@ -245,3 +245,23 @@ def test_a_row_is_sent_once_however_many_workers_try(app, twilio, outbox):
     assert sorted(outcomes) == ["sent", "skipped", "skipped", "skipped"]
     assert len(twilio.received) == 1
     assert outbox(outbox_id).status == "sent"
+
+
+def test_sends_are_paced_per_sender(app, twilio):
+    app.config["SMS_SEGMENTS_PER_SECOND"] = 2.0
+    with app.app_context():
+        ids = [
+            service.queue_message(
+                to=f"+1555555030{i}", template="test", language="en", params={}, dedupe_key=str(i)
+            ).id
+            for i in range(5)
+        ]
+        db.session.info.pop(service.AFTER_COMMIT)
+        db.session.commit()
+        waits: list[float] = []
+        for outbox_id in ids:
+            assert service.send_message(outbox_id=outbox_id, sleep=waits.append).status == "sent"
+    # The first second's worth (2 segments) goes at once; then one every half second (less
+    # the time the sends themselves took, as the recorded sleeps do not pass).
+    assert len(waits) == 2
+    assert 0.2 < waits[0] <= 0.5 and 0.6 < waits[1] <= 1.0
