@@ -97,3 +97,25 @@ class InboundMessage(db.Model):
     report_id: Mapped[str | None] = mapped_column(
         ForeignKey("reports.id", ondelete="SET NULL"), index=True
     )
+
+
+class ConsentRequest(db.Model):
+    """A found person asked by SMS whether a coordinator may share their contact (YES/NO code)."""
+
+    __tablename__ = "sms_consent_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'granted', 'refused')", name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    # The confirmed match that prompted the question (an id of matching's candidates).
+    match_id: Mapped[str] = mapped_column(String(26), index=True)
+    report_id: Mapped[str | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="SET NULL"), index=True
+    )
+    contact_id: Mapped[str] = mapped_column(ForeignKey("sms_contacts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import threading
 import time
 import unicodedata
@@ -18,6 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.common.ids import REFERENCE_ALPHABET
 from app.common.phones import PhoneError, normalize_phone
 from app.common.time import utcnow
 from app.errors import NotFound, ValidationError
@@ -26,7 +28,7 @@ from app.matching import service as matching_service
 from app.reports import service as reports_service
 from app.sms import commands, messages
 from app.sms.gateway import Gateway, GatewayError, Sent, make_gateway
-from app.sms.models import TERMINAL, Contact, InboundMessage, OutboxMessage
+from app.sms.models import TERMINAL, ConsentRequest, Contact, InboundMessage, OutboxMessage
 from app.sms.pacing import Pacer, make_pacer
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,10 @@ OPTED_OUT_CODE = 21610
 AFTER_COMMIT = "sms_after_commit"
 # Follow-up texts from a number thread onto its latest FIND or SAFE report for this long.
 CONVERSATION = timedelta(days=7)
+# A found person may answer a consent request for this long; the SMS itself must arrive within
+# Twilio's longest validity period (10 hours) or not at all.
+CONSENT_ANSWER = timedelta(days=3)
+CONSENT_SMS_VALIDITY_S = 36_000
 # Forward-only: a status moves to a higher rank, never back (callbacks repeat, reorder).
 _RANK = {"queued": 0, "sending": 1, "sent": 2}
 _RANK.update({status: 3 for status in TERMINAL})
@@ -439,12 +445,13 @@ def send_message(*, outbox_id: str, sleep: Callable[[float], None] | None = None
     backend = gateway()
     db.session.close()  # no connection held while the provider takes its time
 
-    max_wait = max(config["SMS_LEASE_S"] - config["SMS_SEND_TIMEOUT_S"] * 2, 0.0)
-    wait = pacer().reserve(backend.sender, claim.segments, max_wait)
-    if wait < 0:
-        return _release(claim, -wait)
-    if wait:
-        sleep(wait)
+    if backend.name != "console":  # no carrier to overrun
+        max_wait = max(config["SMS_LEASE_S"] - config["SMS_SEND_TIMEOUT_S"] * 2, 0.0)
+        wait = pacer().reserve(backend.sender, claim.segments, max_wait)
+        if wait < 0:
+            return _release(claim, -wait)
+        if wait:
+            sleep(wait)
     try:
         sent = None
         if claim.unconfirmed_since is not None:
@@ -636,8 +643,95 @@ class OfferReply:
     language: str
 
 
+def notify_match_confirmed(
+    *, match_id: str, missing_report: Any, found_report: Any
+) -> list[OutboxMessage]:
+    """Queue, in the caller's transaction, what a confirmed match sends by SMS.
+
+    The family who reported the person missing hears that a coordinator will contact them,
+    with their own reference, never where the person is. The found person, if their report
+    has a contact phone, is asked whether a coordinator may share it (YES or NO <code>).
+    Calling it again for the same match queues nothing more.
+    """
+    queued: list[OutboxMessage] = []
+    family = missing_report.author_phone or missing_report.contact_phone
+    if family:
+        queued.append(
+            queue_message(
+                to=family,
+                template="match_confirmed",
+                language=missing_report.language,
+                params={"reference": missing_report.reference},
+                dedupe_key=f"match-confirmed:{match_id}:{missing_report.id}",
+            )
+        )
+    if found_report.contact_phone:
+        dedupe_key = f"consent:{match_id}:{found_report.id}"
+        existing = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+        )
+        if existing is None:
+            consent = _ask_consent(match_id, found_report)
+            existing = queue_message(
+                to=found_report.contact_phone,
+                template="consent_request",
+                language=found_report.language,
+                params={"reference": found_report.reference, "code": consent.code},
+                dedupe_key=dedupe_key,
+                validity_s=CONSENT_SMS_VALIDITY_S,
+            )
+        queued.append(existing)
+    return queued
+
+
+def _ask_consent(match_id: str, report: Any) -> ConsentRequest:
+    contact = get_or_create_contact(phone=normalize_phone(report.contact_phone))
+    now = utcnow()
+    while True:
+        code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+        consent, new = _insert_or_get(
+            ConsentRequest,
+            {
+                "code": code,
+                "match_id": match_id,
+                "report_id": report.id,
+                "contact_id": contact.id,
+                "status": "pending",
+                "created_at": now,
+                "expires_at": now + CONSENT_ANSWER,
+            },
+            "code",
+        )
+        if new:
+            return consent
+
+
+def _answer_consent(reply: OfferReply) -> str | None:
+    """YES or NO <code> to a pending consent request of the same number."""
+    if reply.command not in ("yes", "no"):
+        return None
+    consent = db.session.scalar(
+        select(ConsentRequest).where(
+            ConsentRequest.code == reply.code.upper(),
+            ConsentRequest.contact_id == reply.contact_id,
+        )
+    )
+    if consent is None or consent.status != "pending" or consent.expires_at <= utcnow():
+        return None
+    consent.status = "granted" if reply.command == "yes" else "refused"
+    consent.decided_at = utcnow()
+    db.session.flush()
+    return "reply_recorded"
+
+
+def list_consent_requests(*, match_id: str) -> list[ConsentRequest]:
+    """The consent requests a confirmed match sent, and their answers (for coordinators)."""
+    query = select(ConsentRequest).where(ConsentRequest.match_id == match_id)
+    return list(db.session.scalars(query.order_by(ConsentRequest.id)))
+
+
 # Handlers return the template to answer with, or None when the code is not theirs.
-OFFER_REPLY_HANDLERS: list[Callable[[OfferReply], str | None]] = []
+OFFER_REPLY_HANDLERS: list[Callable[[OfferReply], str | None]] = [_answer_consent]
 
 
 def on_offer_reply(

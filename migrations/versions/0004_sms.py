@@ -1,4 +1,4 @@
-"""sms: contacts (language, opt-out), the outbox, inbound messages
+"""sms: contacts (language, opt-out), the outbox, inbound messages, consent requests
 
 Revision ID: 0004
 Revises: 0003
@@ -87,9 +87,36 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_sms_outbox_provider_sid'), ['provider_sid'], unique=False)
         batch_op.create_index('ix_sms_outbox_status_next_attempt_at', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('sms_consent_requests',
+    sa.Column('id', sa.String(length=26), nullable=False),
+    sa.Column('code', sa.String(length=8), nullable=False),
+    sa.Column('match_id', sa.String(length=26), nullable=False),
+    sa.Column('report_id', sa.String(length=26), nullable=True),
+    sa.Column('contact_id', sa.String(length=26), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'granted', 'refused')", name=op.f('ck_sms_consent_requests_status')),
+    sa.ForeignKeyConstraint(['contact_id'], ['sms_contacts.id'], name=op.f('fk_sms_consent_requests_contact_id_sms_contacts')),
+    sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_sms_consent_requests_report_id_reports'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_consent_requests')),
+    sa.UniqueConstraint('code', name=op.f('uq_sms_consent_requests_code'))
+    )
+    with op.batch_alter_table('sms_consent_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sms_consent_requests_contact_id'), ['contact_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_consent_requests_match_id'), ['match_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_consent_requests_report_id'), ['report_id'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('sms_consent_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sms_consent_requests_report_id'))
+        batch_op.drop_index(batch_op.f('ix_sms_consent_requests_match_id'))
+        batch_op.drop_index(batch_op.f('ix_sms_consent_requests_contact_id'))
+
+    op.drop_table('sms_consent_requests')
     with op.batch_alter_table('sms_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_sms_outbox_status_next_attempt_at')
         batch_op.drop_index(batch_op.f('ix_sms_outbox_provider_sid'))

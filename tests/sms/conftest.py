@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,7 +30,7 @@ def twilio_settings(stub_url: str) -> dict[str, Any]:
         "TWILIO_FROM": SENDER,
         "TWILIO_API_BASE_URL": stub_url,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "SMS_SEND_TIMEOUT_S": 1.0,
+        "SMS_SEND_TIMEOUT_S": 0.3,
         "SMS_LEASE_S": 5.0,
         "SMS_RETRY_BASE_S": 1.0,
         "SMS_SEGMENTS_PER_SECOND": 10_000.0,
@@ -93,3 +94,27 @@ def signed(client: FlaskClient) -> Callable[..., Any]:
         return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
 
     return post
+
+
+_sids = itertools.count(1)
+
+
+@pytest.fixture
+def sms(app, signed):
+    """sms(body, sender=...) posts a signed incoming message; replies go to the console."""
+    app.config.update(TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL)
+
+    def send(body: str, sender: str = "+15555550123", sid: str | None = None):
+        form = {
+            "MessageSid": sid or f"SM{next(_sids):032x}",
+            "From": sender,
+            "To": "+15005550006",
+            "Body": body,
+            "NumMedia": "0",
+        }
+        response = signed("/sms/inbound", form)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.mimetype == "text/xml" and b"<Response>" in response.data
+        return response
+
+    return send

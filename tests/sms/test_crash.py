@@ -45,12 +45,13 @@ def test_sigkill_mid_batch_then_restart(app, twilio, database_url, outbox):
         ]
         db.session.info.pop(service.AFTER_COMMIT)  # the worker below is the only sender
         db.session.commit()
-    twilio.will(*[Reply(delay=0.4)] * 6)
+    twilio.will(*[Reply(delay=0.4)] * 3)  # the worker dies during the third
     settings = {
         **twilio_settings(twilio.url),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REUNITE_ENV": "test",
         "SECRET_KEY": "test",
+        "SMS_SEND_TIMEOUT_S": 2.0,  # the stub's delay is an answer coming, not a timeout
     }
     worker = subprocess.Popen(
         [sys.executable, "-c", WORKER, json.dumps(settings), json.dumps(ids)],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 
 import pytest
@@ -13,31 +12,6 @@ from app.reports.models import Note, Report
 from app.sms import service
 from app.sms.models import Contact, InboundMessage, OutboxMessage
 from tests.helpers import assert_envelope, count
-from tests.sms.conftest import PUBLIC_BASE_URL
-from tests.sms.twilio_stub import AUTH_TOKEN
-
-_sids = itertools.count(1)
-
-
-@pytest.fixture
-def sms(app, signed):
-    """sms(body, sender=...) posts a signed incoming message; replies go to the console."""
-    app.config.update(TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL)
-
-    def send(body: str, sender: str = "+15555550123", sid: str | None = None):
-        form = {
-            "MessageSid": sid or f"SM{next(_sids):032x}",
-            "From": sender,
-            "To": "+15005550006",
-            "Body": body,
-            "NumMedia": "0",
-        }
-        response = signed("/sms/inbound", form)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        assert response.mimetype == "text/xml" and b"<Response>" in response.data
-        return response
-
-    return send
 
 
 def _replies(app, phone="+15555550123"):

@@ -150,7 +150,7 @@ def test_21610_opts_the_number_out_and_nothing_more_is_sent_to_it(app, twilio, q
 
 
 def test_a_timeout_after_twilio_accepted_is_reconciled_not_sent_twice(app, twilio, queue, outbox):
-    twilio.will(Reply(delay=1.5))  # longer than SMS_SEND_TIMEOUT_S: the answer never arrives
+    twilio.will(Reply(delay=0.5))  # longer than SMS_SEND_TIMEOUT_S: the answer never arrives
     outbox_id = queue()
     row = outbox(outbox_id)
     assert (row.status, row.reason) == ("queued", "timeout")
@@ -164,7 +164,7 @@ def test_a_timeout_after_twilio_accepted_is_reconciled_not_sent_twice(app, twili
 
 
 def test_a_timeout_before_twilio_had_it_is_sent_again(app, twilio, queue, outbox):
-    twilio.will(Reply(delay=1.5))
+    twilio.will(Reply(delay=0.5))
     outbox_id = queue()
     with app.app_context():  # as if the stub had lost the first request
         twilio.received.clear()
@@ -222,7 +222,7 @@ def test_the_sweep_expires_requeues_and_reclaims(app, twilio, queue, outbox):
 
 
 def test_a_row_is_sent_once_however_many_workers_try(app, twilio, outbox):
-    twilio.will(Reply(delay=0.3))
+    twilio.will(Reply(delay=0.15))
     with app.app_context():
         row = service.queue_message(
             to="+15555550106", template="test", language="en", params={}, dedupe_key="race"

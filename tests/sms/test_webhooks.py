@@ -67,7 +67,7 @@ def test_21610_in_a_receipt_opts_the_contact_out(app, signed, outbox, sent):
 
 
 def test_a_receipt_reconciles_a_send_whose_answer_never_came(app, twilio, signed, queue, outbox):
-    twilio.will(Reply(delay=1.5))  # times out: we do not know Twilio has it
+    twilio.will(Reply(delay=0.5))  # times out: we do not know Twilio has it
     outbox_id = queue()
     assert outbox(outbox_id).status == "queued"
     [accepted] = twilio.accepted

@@ -42,6 +42,12 @@ class Received:
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Dozens of workers connect at once: the default backlog of 5 refuses some of them.
+    request_queue_size = 256
+
+
 class TwilioStub:
     """Start with `with TwilioStub() as stub:`; `stub.url` is the TWILIO_API_BASE_URL."""
 
@@ -65,8 +71,7 @@ class TwilioStub:
             def do_GET(self) -> None:  # noqa: N802
                 stub._list(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
