@@ -48,6 +48,23 @@ def send_test(phone: str, language: str) -> None:
     )
 
 
+@sms_cli.command("receive")
+@click.argument("phone")
+@click.argument("text")
+def receive(phone: str, text: str) -> None:
+    """Handle TEXT as if PHONE had sent it (for demos and drills, where Twilio cannot post to
+    /sms/inbound); prints what it was read as and the reply queued."""
+    try:
+        row = service.receive_message(message_sid=f"CLI{new_id()}", from_phone=phone, body=text)
+    except ValidationError:
+        raise click.BadParameter("not a phone number", param_hint="PHONE") from None
+    assert row is not None  # a fresh sid
+    command = service.handle_inbound(inbound_id=row.id)  # the queued task will find it done
+    reply = service.find_reply(inbound_id=row.id)
+    db.session.commit()
+    click.echo(f"read as {command}; reply: {reply.body if reply else '(none)'}")
+
+
 @sms_cli.command("outbox")
 @click.option(
     "--status",

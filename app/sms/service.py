@@ -45,6 +45,8 @@ CONVERSATION = timedelta(days=7)
 # Twilio's longest validity period (10 hours) or not at all.
 CONSENT_ANSWER = timedelta(days=3)
 CONSENT_SMS_VALIDITY_S = 36_000
+# When the shared token bucket cannot be reached, try again this much later.
+PACING_RETRY_S = 30.0
 # Forward-only: a status moves to a higher rank, never back (callbacks repeat, reorder).
 _RANK = {"queued": 0, "sending": 1, "sent": 2}
 _RANK.update({status: 3 for status in TERMINAL})
@@ -196,6 +198,7 @@ class Outcome:
 
 @dataclass
 class SweepResult:
+    abandoned: int = 0
     reclaimed: int = 0
     expired: int = 0
     timed_out: int = 0
@@ -404,8 +407,9 @@ def _error_reason(error: GatewayError) -> str:
     return "connection"
 
 
-def _release(claim: Claim, wait: float) -> Outcome:
-    """Give a claim back without counting an attempt (the sender's bucket is booked ahead)."""
+def _release(claim: Claim, wait: float, reason: str) -> Outcome:
+    """Give a claim back without counting an attempt (pacing: the sender's bucket is booked
+    further ahead than the lease allows, or cannot be reached)."""
     now = utcnow()
     db.session.execute(
         _mine(claim).values(
@@ -413,11 +417,12 @@ def _release(claim: Claim, wait: float) -> Outcome:
             attempts=OutboxMessage.attempts - 1,
             next_attempt_at=now + timedelta(seconds=wait),
             lease_until=None,
+            reason=reason,
             updated_at=now,
         )
     )
     db.session.commit()
-    return Outcome("queued", retry_in=wait, reason="paced")
+    return Outcome("queued", retry_in=wait, reason=reason)
 
 
 def status_callback_url(outbox_id: str) -> str | None:
@@ -447,9 +452,13 @@ def send_message(*, outbox_id: str, sleep: Callable[[float], None] | None = None
 
     if backend.name != "console":  # no carrier to overrun
         max_wait = max(config["SMS_LEASE_S"] - config["SMS_SEND_TIMEOUT_S"] * 2, 0.0)
-        wait = pacer().reserve(backend.sender, claim.segments, max_wait)
+        try:
+            wait = pacer().reserve(backend.sender, claim.segments, max_wait)
+        except Exception:  # noqa: BLE001 - Redis unreachable: wait rather than overrun
+            log.warning("sms.pacing_unavailable outbox=%s", claim.id)
+            return _release(claim, PACING_RETRY_S, "pacing_unavailable")
         if wait < 0:
-            return _release(claim, -wait)
+            return _release(claim, -wait, "paced")
         if wait:
             sleep(wait)
     try:
@@ -467,7 +476,10 @@ def send_message(*, outbox_id: str, sleep: Callable[[float], None] | None = None
                 status_callback=status_callback_url(claim.id),
                 validity_s=max(remaining, 1) if claim.validity_s else None,
             )
-    except GatewayError as error:
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the row must not stay claimed
+        error = exc if isinstance(exc, GatewayError) else GatewayError(ambiguous=True)
+        if error is not exc:
+            log.error("sms.send_crashed outbox=%s error=%s", claim.id, type(exc).__name__)
         outcome = _record_error(claim, error)
         log.warning(
             "sms.send_failed outbox=%s attempt=%d reason=%s next=%s",
@@ -486,10 +498,24 @@ def sweep_outbox(*, limit: int = 1000) -> SweepResult:
     config = current_app.config
     now = utcnow()
     result = SweepResult()
+    lost = (OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
+    # A message whose every attempt killed its worker is not tried for ever.
+    result.abandoned = db.session.execute(
+        update(OutboxMessage)
+        .where(*lost, OutboxMessage.attempts >= config["SMS_MAX_ATTEMPTS"])
+        .values(
+            status="failed",
+            reason="gave_up:lease_expired",
+            lease_until=None,
+            finished_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     # A worker that died mid-send may have reached the provider: the next attempt checks first.
     result.reclaimed = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
+        .where(*lost)
         .values(
             status="queued",
             lease_until=None,
@@ -751,10 +777,20 @@ def _reply_language(command: commands.Command, contact: Contact) -> str:
 
 
 def handle_inbound(*, inbound_id: str) -> str | None:
-    """Act on a stored incoming message (once) and queue the reply; returns the command."""
-    inbound = db.session.get(InboundMessage, inbound_id)
-    if inbound is None or inbound.processed_at is not None:
+    """Act on a stored incoming message (once) and queue the reply; returns the command.
+
+    The message is taken by a conditional UPDATE first, so a task delivered twice cannot file
+    two reports; if the caller's transaction rolls back, the message is untaken again.
+    """
+    taken = db.session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == inbound_id, InboundMessage.processed_at.is_(None))
+        .values(processed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
         return None
+    inbound = db.session.get(InboundMessage, inbound_id)
     contact = db.session.get(Contact, inbound.contact_id)
     command = commands.parse(inbound.body)
     language = _reply_language(command, contact)
@@ -779,7 +815,6 @@ def handle_inbound(*, inbound_id: str) -> str | None:
     else:
         name, reply = ("help" if name != "text" else "unknown"), ("help", {})
     inbound.command = name
-    inbound.processed_at = utcnow()
     if reply is not None:
         template, params = reply
         queue_message(
@@ -787,11 +822,17 @@ def handle_inbound(*, inbound_id: str) -> str | None:
             template=template,
             language=language,
             params=params,
-            dedupe_key=f"reply:{inbound.id}",
+            dedupe_key=f"reply:{inbound.id}",  # find_reply() reads this key
         )
     db.session.flush()
     log.info("sms.inbound inbound=%s contact=%s command=%s", inbound.id, contact.id, name)
     return name
+
+
+def find_reply(*, inbound_id: str) -> OutboxMessage | None:
+    """The reply queued for an incoming message, if it got one."""
+    key = f"reply:{inbound_id}"
+    return db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
 
 
 def _created_by(contact: Contact) -> str:

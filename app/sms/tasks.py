@@ -72,15 +72,17 @@ def sweep_outbox_task() -> dict[str, int]:
     db.session.commit()
     for outbox_id in result.due:
         send_outbox_task(outbox_id)
-    if result.reclaimed or result.expired or result.timed_out:
+    if result.abandoned or result.reclaimed or result.expired or result.timed_out:
         log.info(
-            "sms.sweep reclaimed=%d expired=%d timed_out=%d due=%d",
+            "sms.sweep abandoned=%d reclaimed=%d expired=%d timed_out=%d due=%d",
+            result.abandoned,
             result.reclaimed,
             result.expired,
             result.timed_out,
             len(result.due),
         )
     return {
+        "abandoned": result.abandoned,
         "reclaimed": result.reclaimed,
         "expired": result.expired,
         "timed_out": result.timed_out,

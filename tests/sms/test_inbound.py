@@ -141,3 +141,13 @@ def test_logs_carry_no_number_name_or_text(app, sms, caplog):
     assert caplog.text
     for secret in ("5555550177", "Rosalía", "Aibonito", "BUSCAR"):
         assert secret not in caplog.text
+
+
+def test_a_task_delivered_twice_files_one_report(app, sms):
+    sms("FIND Ana Lopez 7")
+    with app.app_context():
+        inbound_id = db.session.scalar(sa.select(InboundMessage.id))
+        assert service.handle_inbound(inbound_id=inbound_id) is None
+        db.session.commit()
+    assert count(app, Report) == 1
+    assert len(_replies(app)) == 1

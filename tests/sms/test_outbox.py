@@ -265,3 +265,60 @@ def test_sends_are_paced_per_sender(app, twilio):
     # the time the sends themselves took, as the recorded sleeps do not pass).
     assert len(waits) == 2
     assert 0.2 < waits[0] <= 0.5 and 0.6 < waits[1] <= 1.0
+
+
+def test_a_crash_in_the_gateway_leaves_the_row_retryable_then_failed(app, twilio, outbox):
+    app.config["SMS_MAX_ATTEMPTS"] = 2
+    with app.app_context():
+        gateway = service.gateway()
+
+        def broken(**kwargs):
+            raise RuntimeError("a bug, not Twilio")
+
+        gateway.send = broken
+        outbox_id = service.queue_message(
+            to="+15555550107", template="test", language="en", params={}, dedupe_key="bug"
+        ).id
+        db.session.commit()
+    row = outbox(outbox_id)
+    assert (row.status, row.reason) == ("queued", "connection")
+    assert row.unconfirmed_since is not None  # it may have left: the next attempt asks first
+    _make_due(app, outbox_id)
+    _send(app, outbox_id)
+    assert (outbox(outbox_id).status, outbox(outbox_id).reason) == ("failed", "gave_up:connection")
+
+
+def test_a_message_that_keeps_killing_its_worker_is_given_up(app, outbox):
+    app.config["SMS_MAX_ATTEMPTS"] = 3
+    with app.app_context():
+        row = service.queue_message(
+            to="+15555550108", template="test", language="en", params={}, dedupe_key="poison"
+        )
+        db.session.info.pop(service.AFTER_COMMIT)
+        row.status, row.attempts = "sending", 3
+        row.lease_until = utcnow() - timedelta(seconds=1)
+        outbox_id = row.id
+        db.session.commit()
+        result = service.sweep_outbox()
+        db.session.commit()
+    assert (result.abandoned, result.reclaimed) == (1, 0)
+    assert (outbox(outbox_id).status, outbox(outbox_id).reason) == (
+        "failed",
+        "gave_up:lease_expired",
+    )
+
+
+def test_an_unreachable_token_bucket_defers_the_send(app, twilio, outbox, monkeypatch):
+    class Down:
+        def reserve(self, *args):
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(service, "pacer", lambda: Down())
+    with app.app_context():
+        outbox_id = service.queue_message(
+            to="+15555550109", template="test", language="en", params={}, dedupe_key="no-redis"
+        ).id
+        db.session.commit()
+    row = outbox(outbox_id)
+    assert (row.status, row.attempts, row.reason) == ("queued", 0, "pacing_unavailable")
+    assert twilio.received == []

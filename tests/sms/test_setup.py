@@ -82,5 +82,9 @@ def test_send_test_and_outbox_commands(app, twilio):
     assert "test/sv" in result.output and "+15…42" in result.output
     assert "5555550142" not in result.output
 
+    result = runner.invoke(args=["sms", "receive", "+15555550143", "ESTADO ABC-DEF"])
+    assert result.exit_code == 0, result.output
+    assert "read as status; reply: Reunite: no hay ningún reporte" in result.output
+
     result = runner.invoke(args=["sms", "send-test", "not-a-number"])
     assert result.exit_code == 2 and "not a phone number" in result.output
