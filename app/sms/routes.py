@@ -28,7 +28,8 @@ def _check_signature() -> None:
     url = base + request.path
     if request.query_string:
         url += "?" + request.query_string.decode("latin-1")
-    if not RequestValidator(token).validate(url, request.form.to_dict(flat=True), signature):
+    # The form itself (a MultiDict): the validator signs every value of a repeated field.
+    if not RequestValidator(token).validate(url, request.form, signature):
         raise Forbidden("Missing or invalid Twilio signature.", code="bad_signature")
 
 

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.common.ids import REFERENCE_ALPHABET
+from app.common.ids import REFERENCE_ALPHABET, is_id
 from app.common.phones import PhoneError, normalize_phone
 from app.common.time import utcnow
 from app.errors import NotFound, ValidationError
@@ -558,6 +558,8 @@ def apply_status_callback(
 ) -> str | None:
     """A delivery receipt: moves the row forward only; returns its status after (None: unknown
     row). An undelivered message with a transient carrier code is queued again."""
+    if not is_id(outbox_id):  # anything may stand in a URL, NUL included
+        return None
     row = db.session.scalar(
         select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update()
     )
@@ -638,6 +640,8 @@ def count_outbox() -> dict[str, int]:
 
 def receive_message(*, message_sid: str, from_phone: str, body: str) -> InboundMessage | None:
     """Store an incoming message once per MessageSid (None for a repeat); handled after commit."""
+    if not (message_sid.isascii() and message_sid.isalnum()):  # Twilio's are SM + 32 hex
+        raise ValidationError(errors={"MessageSid": ["Not a message SID."]})
     if db.session.scalar(
         select(InboundMessage.id).where(InboundMessage.message_sid == message_sid)
     ):

@@ -12,6 +12,8 @@ from app.reports.models import Note, Report
 from app.sms import service
 from app.sms.models import Contact, InboundMessage, OutboxMessage
 from tests.helpers import assert_envelope, count
+from tests.sms.conftest import PUBLIC_BASE_URL
+from tests.sms.twilio_stub import AUTH_TOKEN
 
 
 def _replies(app, phone="+15555550123"):
@@ -151,3 +153,13 @@ def test_a_task_delivered_twice_files_one_report(app, sms):
         db.session.commit()
     assert count(app, Report) == 1
     assert len(_replies(app)) == 1
+
+
+def test_a_malformed_sid_or_sender_is_a_422_and_stores_nothing(app, signed):
+    app.config.update(TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL)
+    for form in (
+        {"MessageSid": "SM\x00", "From": "+15555550123", "Body": "HELP"},
+        {"MessageSid": "SM" + "c" * 32, "From": "not a number", "Body": "HELP"},
+    ):
+        assert_envelope(signed("/sms/inbound", form), 422)
+    assert count(app, InboundMessage) == 0

@@ -101,3 +101,24 @@ def test_webhooks_refuse_everything_without_an_auth_token(app, client):
         "/sms/inbound", data={"From": "+15555550101"}, headers={"X-Twilio-Signature": "x"}
     )
     assert_envelope(response, 403)
+
+
+def test_an_outbox_id_that_is_no_id_changes_nothing(signed, outbox, sent):
+    outbox_id, sid = sent
+    assert _callback(signed, "x\x00' OR 1=1", sid, "delivered").status_code == 204
+    assert outbox(outbox_id).status == "sent"
+
+
+def test_repeated_form_fields_are_signed_too(app, client, sent):
+    from twilio.request_validator import RequestValidator
+    from werkzeug.datastructures import MultiDict
+
+    from tests.sms.conftest import PUBLIC_BASE_URL
+    from tests.sms.twilio_stub import AUTH_TOKEN
+
+    outbox_id, sid = sent
+    path = f"/sms/status/{outbox_id}"
+    form = MultiDict([("MessageSid", sid), ("MessageStatus", "delivered"), ("X", "1"), ("X", "2")])
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_BASE_URL + path, form)
+    response = client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 204
