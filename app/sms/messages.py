@@ -84,6 +84,17 @@ def pick_language(*candidates: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+@functools.cache
+def _country_languages() -> dict[str, str]:
+    table = json.loads((DATA_DIR / "country_languages.json").read_text(encoding="utf-8"))
+    return {country: language for language, countries in table.items() for country in countries}
+
+
+def language_for_country(country: str | None) -> str | None:
+    """The language to greet a number of this country in (ISO 3166 code), if we have one."""
+    return _country_languages().get((country or "").upper())
+
+
 def status_label(status: str | None, language: str) -> str:
     """A report status in words, in the language (the default's words when it lacks one)."""
     key = status or "unknown"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import phonenumbers
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -94,7 +95,11 @@ def get_or_create_contact(*, phone: str) -> Contact:
     """The one contact of an E.164 number (created if new; safe against a concurrent insert)."""
     contact = db.session.scalar(select(Contact).where(Contact.phone == phone))
     if contact is None:
-        contact, _ = _insert_or_get(Contact, {"phone": phone}, "phone")
+        # Until the number uses a keyword, its country's language (+52 Spanish, +509 French).
+        language = messages.language_for_country(
+            phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+        )
+        contact, _ = _insert_or_get(Contact, {"phone": phone, "language": language}, "phone")
     return contact
 
 

@@ -163,3 +163,12 @@ def test_a_malformed_sid_or_sender_is_a_422_and_stores_nothing(app, signed):
     ):
         assert_envelope(signed("/sms/inbound", form), 422)
     assert count(app, InboundMessage) == 0
+
+
+def test_a_new_number_starts_in_its_countrys_language(app, sms, monkeypatch):
+    # Tests use +1555 numbers only; pretend their country speaks Swedish.
+    seen = []
+    monkeypatch.setattr(service.messages, "language_for_country", lambda c: seen.append(c) or "sv")
+    sms("hej?")
+    assert _replies(app)[-1][:2] == ("help", "sv")
+    assert seen == [None]  # +1 555 is no real area code, so no country

@@ -99,3 +99,24 @@ def test_status_labels_never_announce_a_death_by_sms():
         assert label == messages._catalogue(language)["statuses"]["believed_dead"]
     assert messages.status_label("believed_dead", "en") == "see a coordinator"
     assert messages.status_label(None, "es") == "en revisión"
+
+
+@pytest.mark.parametrize(
+    "country, language",
+    [
+        ("PR", "es"),
+        ("mx", "es"),
+        ("HT", "fr"),
+        ("SE", "sv"),
+        ("BR", "pt"),
+        ("SY", "ar"),
+        ("US", None),
+    ],
+)
+def test_a_new_number_is_greeted_in_its_countrys_language(country, language):
+    assert messages.language_for_country(country) == language
+    assert messages.language_for_country(None) is None
+
+
+def test_every_country_language_has_templates():
+    assert set(messages._country_languages().values()) <= set(messages.languages())
