@@ -11,6 +11,7 @@ from input.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, Table, select
@@ -41,16 +42,38 @@ def _processors(columns: Sequence[Column[Any]]) -> list[Callable[[Any], Any] | N
     return [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
 
 
-def _tuples(columns: Sequence[Column[Any]], rows: Sequence[dict[str, Any]]) -> list[tuple]:
-    processors = _processors(columns)
-    names = [column.key for column in columns]
-    return [
-        tuple(
-            process(row[name]) if process is not None else row[name]
-            for name, process in zip(names, processors, strict=True)
-        )
-        for row in rows
-    ]
+@dataclass(slots=True)
+class BoundRows:
+    """Rows of one table as the driver takes them: column names, and a tuple of values per row
+    already through each column's bind processor.
+
+    Binding needs the database's dialect but no connection, so a bulk import binds in worker
+    processes and the process holding the connection only writes.
+    """
+
+    names: tuple[str, ...]
+    values: list[tuple[Any, ...]]
+
+
+def bind_rows(table: Table, rows: Sequence[dict[str, Any]]) -> BoundRows:
+    """Rows that all have the same keys (column names of `table`), bound for insert_bound()."""
+    if not rows:
+        return BoundRows((), [])
+    names = tuple(rows[0])
+    columns = [table.c[name] for name in names]
+    processed = [(i, p) for i, p in enumerate(_processors(columns)) if p is not None]
+    values = []
+    for row in rows:
+        value = [row[name] for name in names]
+        for i, process in processed:
+            value[i] = process(value[i])
+        values.append(tuple(value))
+    return BoundRows(tuple(column.name for column in columns), values)
+
+
+def insert_bound(table: Table, rows: BoundRows) -> None:
+    """Insert rows bound by bind_rows()."""
+    insert_tuples(table, rows.names, rows.values)
 
 
 def _marks(count: int) -> str:
@@ -60,10 +83,7 @@ def _marks(count: int) -> str:
 
 def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows that all have the same keys (column names of `table`)."""
-    if not rows:
-        return
-    columns = [table.c[name] for name in rows[0]]
-    insert_tuples(table, [column.name for column in columns], _tuples(columns, rows))
+    insert_bound(table, bind_rows(table, rows))
 
 
 def insert_tuples(table: Table, names: Sequence[str], values: Sequence[tuple]) -> None:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, delete, or_, select, update
@@ -275,9 +276,9 @@ def _counted(words: Iterable[str]) -> set[str]:
     return {w for w in words if w and len(w) <= MAX_TOKEN_LENGTH}
 
 
-def _key_hashes(kind: str, profile: Profile) -> list[int]:
+def _key_hashes(kind: str, profile: Profile) -> tuple[int, ...]:
     """The hashes a profile is filed under as a report of `kind`."""
-    return list(dict.fromkeys(key_hash(kind, k) for k in blocking_keys(profile)))
+    return tuple(dict.fromkeys(key_hash(kind, k) for k in blocking_keys(profile)))
 
 
 # --- Writing the index ------------------------------------------------------------------------
@@ -319,7 +320,7 @@ def _entry(report_id: str, kind: str, profile: Profile, places: Places) -> Index
     return IndexEntry(
         report_id=report_id,
         kind=kind,
-        hashes=tuple(_key_hashes(kind, profile)),
+        hashes=_key_hashes(kind, profile),
         name_words=profile.name_words,
         places=places,
         lat=point[0],
@@ -442,7 +443,7 @@ def index_entries(*, entries: Sequence[IndexEntry]) -> None:
 
 def _insert_keys(rows: list[tuple[int, int]]) -> None:
     """Add (key_hash, seq) rows to the index, sorted so the B-tree fills page by page."""
-    rows.sort()
+    rows.sort(key=itemgetter(0))  # seqs come in order already; comparing tuples costs twice
     insert_tuples(MatchKey.__table__, ("key_hash", "seq"), rows)
 
 

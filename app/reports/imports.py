@@ -17,7 +17,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,14 +26,18 @@ from flask import Flask, current_app
 from marshmallow import ValidationError
 from sqlalchemy import text
 
-from app.common.time import utcnow
+from app.common.bulk import BoundRows, bind_rows
 from app.extensions import db
 from app.matching import service as matching_service
 from app.matching.service import IndexEntry
 from app.reports import service as reports_service
+from app.reports.models import Report
 from app.reports.schemas import ReportInSchema
 
-BATCH_SIZE = 2000
+# Rows per batch (and commit). Large batches matter at scale: each batch's index rows land all
+# over the index's B-tree, so a batch of 10,000 rewrites about as many pages as one of 2,000
+# (measured on SQLite at 300,000 reports: 4,900 reports/s against 3,400).
+BATCH_SIZE = 10_000
 
 
 @dataclass
@@ -52,49 +57,60 @@ class LoadResult:
         return sum(1 for report_id in self.ids if report_id)
 
 
-# (validated data or None, field errors or None, index entry or None) per row.
-Prepared = tuple[dict[str, Any] | None, dict[str, Any] | None, IndexEntry | None]
+@dataclass
+class Prepared:
+    """A batch made ready for writing: the valid rows as report rows bound for the driver and
+    their index entries (None where preparing one failed), and the field errors of the others."""
+
+    size: int
+    positions: list[int]  # of the valid rows in the batch
+    reports: BoundRows
+    entries: list[IndexEntry | None]
+    errors: dict[int, dict[str, Any]]
+
 
 _schema = ReportInSchema()
 _worker_app: Flask | None = None
 
 
-def _prepare(rows: list[dict[str, Any]]) -> list[Prepared]:
-    """Validate rows and prepare their index entries; no database."""
-    out: list[Prepared] = []
-    now = utcnow()
-    for row in rows:
+def _prepare(rows: list[dict[str, Any]], created_by: str) -> Prepared:
+    """Validate rows, derive their report columns and index entries; no database."""
+    errors: dict[int, dict[str, Any]] = {}
+    positions: list[int] = []
+    valid: list[dict[str, Any]] = []
+    for position, row in enumerate(rows):
         try:
-            data = _schema.load(row)
+            valid.append(_schema.load(row))
         except ValidationError as error:
-            messages = error.messages if isinstance(error.messages, dict) else {}
-            out.append((None, messages, None))
+            errors[position] = error.messages if isinstance(error.messages, dict) else {}
             continue
+        positions.append(position)
+    fields = reports_service.prepare_imports(rows=valid, created_by=created_by)
+    entries: list[IndexEntry | None] = []
+    for report in fields:
         try:
-            # Not yet a report: no id, and the dates submit would give it.
-            record = SimpleNamespace(
-                **{
-                    **_RECORD_DEFAULTS,
-                    **data,
-                    "id": "",
-                    "source_date": data.get("source_date") or now,
-                }
-            )
-            entry: IndexEntry | None = matching_service.index_entry(record)
+            entries.append(matching_service.index_entry(SimpleNamespace(**report)))
         except Exception:  # noqa: BLE001 - indexing failures are logged when the batch is written
-            entry = None
-        out.append((data, None, entry))
-    return out
+            entries.append(None)
+    return Prepared(
+        size=len(rows),
+        positions=positions,
+        reports=bind_rows(Report.__table__, fields),
+        entries=entries,
+        errors=errors,
+    )
 
 
-# A validated row leaves out the fields nobody gave; the engine reads them all.
-_RECORD_DEFAULTS = dict.fromkeys(matching_service.MATCHED_FIELDS)
+def _lower_priority() -> None:
+    """Workers yield the CPU to the writer: it is the one holding the database, and they run
+    ahead of it anyway (imap queues every batch), so their share of the cores is what is left."""
+    os.nice(5)
 
 
-def _prepare_in_worker(rows: list[dict[str, Any]]) -> list[Prepared]:
+def _prepare_in_worker(rows: list[dict[str, Any]], created_by: str) -> Prepared:
     assert _worker_app is not None
     with _worker_app.app_context():
-        return _prepare(rows)
+        return _prepare(rows, created_by)
 
 
 def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -133,40 +149,37 @@ def load_reports(
         global _worker_app
         _worker_app = current_app._get_current_object()  # type: ignore[attr-defined]
         context = multiprocessing.get_context("fork")
-        with context.Pool(workers) as pool:
-            for prepared in pool.imap(_prepare_in_worker, batches):
-                _write(prepared, created_by, result)
+        with context.Pool(workers, initializer=_lower_priority) as pool:
+            work = partial(_prepare_in_worker, created_by=created_by)
+            for prepared in pool.imap(work, batches):
+                _write(prepared, result)
                 _keep_statistics(result)
                 yield result
     else:
         for batch in batches:
-            _write(_prepare(batch), created_by, result)
+            _write(_prepare(batch, created_by), result)
             _keep_statistics(result)
             yield result
 
 
-def _write(prepared: list[Prepared], created_by: str, result: LoadResult) -> None:
+def _write(prepared: Prepared, result: LoadResult) -> None:
     """Insert and index the valid rows of a prepared batch; record every row's fate."""
     offset = len(result.ids)
-    valid = [(i, data, entry) for i, (data, _, entry) in enumerate(prepared) if data is not None]
-    for i, (_, errors, _) in enumerate(prepared):
-        if errors is not None:
-            result.errors[offset + i] = errors
-    ids, skipped = reports_service.import_reports(
-        rows=[data for _, data, _ in valid], created_by=created_by
-    )
-    batch_ids: list[str | None] = [None] * len(prepared)
+    for position, errors in prepared.errors.items():
+        result.errors[offset + position] = errors
+    ids, skipped = reports_service.insert_imports(rows=prepared.reports)
+    batch_ids: list[str | None] = [None] * prepared.size
     entries: list[IndexEntry] = []
     failed: list[str] = []
-    for (i, _, entry), report_id in zip(valid, ids, strict=True):
-        batch_ids[i] = report_id
+    for position, entry, report_id in zip(prepared.positions, prepared.entries, ids, strict=True):
+        batch_ids[position] = report_id
         if report_id is None:
             continue
         if entry is None:
             failed.append(report_id)
         else:
-            entries.append(replace(entry, report_id=report_id))
-    result.duplicates.extend(offset + valid[j][0] for j in skipped)
+            entries.append(entry)
+    result.duplicates.extend(offset + prepared.positions[j] for j in skipped)
     matching_service.index_entries(entries=entries)
     # A report whose entry failed in preparation is indexed here, where failures are logged.
     matching_service.index_report_ids(report_ids=failed)

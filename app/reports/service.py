@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from app.common.bulk import existing, insert_rows
+from app.common.bulk import BoundRows, bind_rows, existing, insert_bound
 from app.common.ids import is_id, new_id, new_reference, normalize_reference
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -100,25 +100,21 @@ def import_reports(
     """Create many reports from validated input at once: one INSERT for the whole batch.
 
     For imports (PFIF, shelter rosters, benchmarks), where one ORM object and two uniqueness
-    queries per report would cost more than everything else. Derived fields (status, age bounds,
-    minor flag, dates, reference) are set exactly as submit_report sets them. A row whose
-    source_record_id is already stored, or repeated earlier in the batch, is not inserted.
-    Returns the new id of each row (None where skipped), and the positions of the rows skipped.
+    queries per report would cost more than everything else. prepare_imports() then
+    insert_imports(); a bulk load runs the first in worker processes. Returns the new id of each
+    row (None where skipped), and the positions of the rows skipped.
     """
+    prepared = prepare_imports(rows=rows, created_by=created_by)
+    return insert_imports(rows=bind_rows(Report.__table__, prepared))
+
+
+def prepare_imports(*, rows: Sequence[dict[str, Any]], created_by: str) -> list[dict[str, Any]]:
+    """Every column of new reports from validated input, derived exactly as submit_report derives
+    them (status, age bounds, minor flag, dates), with a new id and a reference to be checked by
+    insert_imports(). Needs no database, so it can run in an import's worker processes."""
     now = utcnow()
-    sources = [row.get("source_record_id") for row in rows]
-    known = existing(Report.__table__.c.source_record_id, [s for s in sources if s])
-    seen: set[str] = set()
-    ids: list[str | None] = []
-    skipped: list[int] = []
-    values: list[dict[str, Any]] = []
-    for position, (row, source) in enumerate(zip(rows, sources, strict=True)):
-        if source and (source in known or source in seen):
-            skipped.append(position)
-            ids.append(None)
-            continue
-        if source:
-            seen.add(source)
+    prepared: list[dict[str, Any]] = []
+    for row in rows:
         fields = {**_IMPORT_DEFAULTS, **row}
         fields["status"] = fields["status"] or _DEFAULT_STATUS[fields["kind"]]
         fields["source_date"] = fields["source_date"] or now
@@ -127,21 +123,51 @@ def import_reports(
         fields["age_min"], fields["age_max"] = bounds if bounds else (None, None)
         if fields["age_min"] is not None and fields["age_min"] < ADULT_AGE:
             fields["is_minor"] = True
-        report_id = new_id()
         fields.update(
-            id=report_id,
+            id=new_id(),
+            reference=new_reference(),
             created_by=created_by,
             created_at=now,
             updated_at=now,
             entry_date=now,
             version=1,
         )
-        values.append(fields)
-        ids.append(report_id)
-    for fields, reference in zip(values, _unused_references(len(values)), strict=True):
-        fields["reference"] = reference
-    if values:
-        insert_rows(Report.__table__, values)
+        prepared.append(fields)
+    return prepared
+
+
+def insert_imports(*, rows: BoundRows) -> tuple[list[str | None], list[int]]:
+    """Insert reports from prepare_imports() (bound): a row whose source_record_id is already
+    stored, or repeated earlier in the batch, is skipped, and a reference already in use is
+    replaced. Returns each row's id (None where skipped) and the positions skipped."""
+    if not rows.values:
+        return [], []
+    at_id, at_source, at_reference = (
+        rows.names.index(name) for name in ("id", "source_record_id", "reference")
+    )
+    sources = [value[at_source] for value in rows.values]
+    known = existing(Report.__table__.c.source_record_id, [s for s in sources if s])
+    seen: set[str] = set()
+    ids: list[str | None] = []
+    skipped: list[int] = []
+    kept: list[tuple[Any, ...]] = []
+    for position, (value, source) in enumerate(zip(rows.values, sources, strict=True)):
+        if source and (source in known or source in seen):
+            skipped.append(position)
+            ids.append(None)
+            continue
+        if source:
+            seen.add(source)
+        kept.append(value)
+        ids.append(value[at_id])
+    references = _unique_references([value[at_reference] for value in kept])
+    kept = [
+        (*value[:at_reference], reference, *value[at_reference + 1 :])
+        if reference != value[at_reference]
+        else value
+        for value, reference in zip(kept, references, strict=True)
+    ]
+    insert_bound(Report.__table__, BoundRows(rows.names, kept))
     return ids, skipped
 
 
@@ -153,14 +179,33 @@ _IMPORT_DEFAULTS: dict[str, Any] = {
 } | {"alternate_names": [], "profile_urls": [], "is_minor": False}
 
 
-def _unused_references(count: int) -> list[str]:
-    """`count` distinct references that no report has yet (checked a batch at a time)."""
+def _unique_references(offered: list[str]) -> list[str]:
+    """The offered references, each one already in use or repeated replaced by an unused one."""
+    taken = existing(Report.__table__.c.reference, list(set(offered)))
+    used: set[str] = set()
+    clashes: list[int] = []
+    for position, reference in enumerate(offered):
+        if reference in taken or reference in used:
+            clashes.append(position)
+        else:
+            used.add(reference)
+    if not clashes:
+        return offered
+    unique = list(offered)
+    for position, reference in zip(clashes, _unused_references(len(clashes), used), strict=True):
+        unique[position] = reference
+    return unique
+
+
+def _unused_references(count: int, avoid: Collection[str] = ()) -> list[str]:
+    """`count` distinct references that no report has yet, nor are in `avoid` (checked a batch at
+    a time)."""
     chosen: list[str] = []
     for _ in range(_REFERENCE_ATTEMPTS):
         wanted = count - len(chosen)
         if not wanted:
             return chosen
-        fresh = list({new_reference() for _ in range(wanted)} - set(chosen))
+        fresh = list({new_reference() for _ in range(wanted)} - set(chosen) - set(avoid))
         taken = existing(Report.__table__.c.reference, fresh)
         chosen.extend(r for r in fresh if r not in taken)
     if len(chosen) < count:
