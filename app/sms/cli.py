@@ -62,7 +62,7 @@ def receive(phone: str, text: str) -> None:
     command = service.handle_inbound(inbound_id=row.id)  # the queued task will find it done
     reply = service.find_reply(inbound_id=row.id)
     db.session.commit()
-    click.echo(f"read as {command}; reply: {reply.body if reply else '(none)'}")
+    click.echo(f"read as {command}; reply queued: {reply.body if reply else '(none)'}")
 
 
 @sms_cli.command("outbox")

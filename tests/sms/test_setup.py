@@ -86,7 +86,7 @@ def test_send_test_and_outbox_commands(app, twilio):
 
     result = runner.invoke(args=["sms", "receive", "+15555550143", "ESTADO ABC-DEF"])
     assert result.exit_code == 0, result.output
-    assert "read as status; reply: Reunite: no hay ningún reporte" in result.output
+    assert "read as status; reply queued: Reunite: no hay ningún reporte" in result.output
 
     result = runner.invoke(args=["sms", "send-test", "not-a-number"])
     assert result.exit_code == 2 and "not a phone number" in result.output
