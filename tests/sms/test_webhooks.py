@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.sms import service
 from app.sms.models import Contact, OutboxMessage
 from tests.helpers import assert_envelope
 from tests.sms.twilio_stub import Reply
@@ -122,3 +126,29 @@ def test_repeated_form_fields_are_signed_too(app, client, sent):
     signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_BASE_URL + path, form)
     response = client.post(path, data=form, headers={"X-Twilio-Signature": signature})
     assert response.status_code == 204
+
+
+def test_a_receipt_that_beats_twilios_answer_is_kept(app, twilio, signed, outbox):
+    app.config["SMS_SEND_TIMEOUT_S"] = 5.0
+    twilio.will(Reply(delay=0.3))
+    with app.app_context():
+        outbox_id = service.queue_message(
+            to="+15555550110", template="test", language="en", params={}, dedupe_key="fast"
+        ).id
+        db.session.info.pop(service.AFTER_COMMIT)
+        db.session.commit()
+
+    def send():
+        with app.app_context():
+            service.send_message(outbox_id=outbox_id)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    deadline = time.monotonic() + 5
+    while not twilio.received and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [request] = twilio.received  # Twilio has it and reports before its answer reaches us
+    assert _callback(signed, outbox_id, request.sid, "delivered").status_code == 204
+    sender.join()
+    row = outbox(outbox_id)
+    assert (row.status, row.provider_sid) == ("delivered", request.sid)
