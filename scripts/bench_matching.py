@@ -216,7 +216,7 @@ def main() -> None:
         "--workers",
         type=int,
         default=imports.default_workers(),
-        help="processes validating and preparing while one writes (default: cores - 1)",
+        help="processes validating and preparing while one writes (default: one per core)",
     )
     args = parser.parse_args()
     if args.synthetic:

@@ -214,5 +214,7 @@ def _keep_statistics(result: LoadResult) -> None:
 
 
 def default_workers() -> int:
-    """Worker processes for a large load: one per core beyond the writer's."""
-    return max((os.cpu_count() or 1) - 1, 0)
+    """Worker processes for a large load: one per core. They yield to the writer, so together
+    they take what it leaves of every core (with one per core beyond the writer's, the writer
+    waits for them: it needs less than they do)."""
+    return os.cpu_count() or 1
