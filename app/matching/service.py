@@ -1011,11 +1011,13 @@ def reject_match(
 
 
 def _on_confirmed(match: MatchCandidate) -> None:
-    """What follows a confirmation: each report gets a note linking it to the other.
+    """What follows a confirmation: each report gets a note linking it to the other, and for a
+    missing/found match the SMS outbox gets, in this same transaction, the family's notice that
+    a coordinator will contact them and the found person's consent request (never where anyone
+    is). Sent after commit; a rolled-back confirmation sends nothing."""
+    # Here, not at the top: the SMS domain calls matching for reports that arrive by SMS.
+    from app.sms import service as sms_service
 
-    Issue 4 (SMS) plugs in here: the outbox row that tells the reporting family a coordinator
-    will contact them, written in this same transaction.
-    """
     left, right = match.left_report, match.right_report
     for report, other in ((left, right), (right, left)):
         reports_service.add_note(
@@ -1026,4 +1028,8 @@ def _on_confirmed(match: MatchCandidate) -> None:
                 "linked_report_id": other.id,
             },
             created_by=match.decided_by or "system",
+        )
+    if match.kind == "match":
+        sms_service.notify_match_confirmed(
+            match_id=match.id, missing_report=left, found_report=right
         )

@@ -16,6 +16,7 @@ from app.geo import Geocoding
 from app.matching import service
 from app.matching.models import MatchCandidate, MatchProfile
 from app.reports.models import Note, Report
+from app.sms.models import OutboxMessage
 from tests.conftest import bearer, report_payload
 from tests.helpers import assert_envelope, count, post_all_at_once
 
@@ -417,6 +418,56 @@ def test_confirm_links_the_reports(app, client, coordinator, pair):
     assert note["text"] == f"Confirmed as the same person as report {found['reference']}."
     shelter = client.get(f"{REPORTS}/{found['id']}", headers=bearer(token)).get_json()
     assert [n["linked_report_id"] for n in shelter["notes"]] == [missing["id"]]
+
+
+def test_confirm_tells_the_family_by_sms_and_asks_the_found_person_for_consent(
+    app, client, coordinator, make_report
+):
+    found = make_report(**{**JOSE_AT_SHELTER, "contact_phone": "+15555550177", "language": "fr"})
+    missing = make_report(**PEPE)
+    token = coordinator["token"]
+    match = match_between(client, token, missing["id"], found["id"])
+
+    response = client.post(f"{MATCHES}/{match['id']}/confirm", headers=bearer(token))
+
+    assert response.status_code == 200, response.get_json()
+    with app.app_context():
+        sent = {
+            row.to_phone: row
+            for row in db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
+        }
+    family, person_found = sent["+15555550123"], sent["+15555550177"]
+    assert (family.template, family.language) == ("match_confirmed", "es")
+    assert missing["reference"] in family.body
+    # Never where the person is: not the shelter, not the town, not the found report.
+    for secret in ("Escuela", "Guánica", "Guanica", found["reference"]):
+        assert secret not in family.body
+    assert (person_found.template, person_found.language) == ("consent_request", "fr")
+    assert "Yauco" not in person_found.body and missing["reference"] not in person_found.body
+
+
+def test_only_a_confirmed_match_sends_sms(app, client, coordinator, make_report):
+    first = make_report(**PEPE)
+    second = make_report(**PEPE)  # the same family reporting twice: a duplicate
+    token = coordinator["token"]
+    duplicate = match_between(client, token, first["id"], second["id"])
+    assert duplicate["kind"] == "duplicate"
+    assert (
+        client.post(f"{MATCHES}/{duplicate['id']}/confirm", headers=bearer(token)).status_code
+        == 200
+    )
+
+    found = make_report(**JOSE_AT_SHELTER)
+    match = match_between(client, token, first["id"], found["id"])
+    rejected = client.post(
+        f"{MATCHES}/{match['id']}/reject",
+        json={"reason": "Different person"},
+        headers=bearer(token),
+    )
+
+    assert rejected.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_confirm_takes_an_optional_reason(client, coordinator, pair):
