@@ -1,0 +1,1 @@
+"""Volunteers, their tasks and donors' offers; `assign/` is the pure assignment engine."""
