@@ -11,6 +11,7 @@ _ROLE_PERMISSIONS = {
         "reports:read_full",
         "reports:read_minors",
         "reports:write",
+        "reports:verify",
         "matches:review",
     },
     "admin": {
@@ -18,6 +19,7 @@ _ROLE_PERMISSIONS = {
         "reports:read_full",
         "reports:read_minors",
         "reports:write",
+        "reports:verify",
         "matches:review",
         "audit:read",
     },

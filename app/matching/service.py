@@ -991,8 +991,18 @@ def _decide(match: MatchCandidate, *, status: str, actor: str, reason: str | Non
 def confirm_match(
     *, match_id: str, actor: str, reason: str | None = None, include_minors: bool = True
 ) -> MatchCandidate:
-    """Confirm that the two reports are the same person, and link them."""
+    """Confirm that the two reports are the same person, and link them.
+
+    Not while either report is unverified (received by SMS and not yet checked): a confirmation
+    sends messages, and nothing is sent on the strength of an unchecked text message.
+    """
     match = get_match(match_id=match_id, include_minors=include_minors)
+    unverified = [r.reference for r in (match.left_report, match.right_report) if not r.verified]
+    if unverified:
+        raise Conflict(
+            f"Verify report {', '.join(unverified)} before confirming this match.",
+            code="report_unverified",
+        )
     _decide(match, status="confirmed", actor=actor, reason=(reason or "").strip() or None)
     _on_confirmed(match)
     return match

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.ids import new_id
@@ -81,6 +81,12 @@ class Report(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    # A report that arrived by SMS is unverified until a coordinator has checked it: it is matched
+    # like any other, so its candidates show at once, but none of its matches may be confirmed
+    # (and so nothing is sent to anyone) on the strength of an unchecked text message.
+    verified: Mapped[bool] = mapped_column(default=True, server_default=true())
+    verified_by: Mapped[str | None] = mapped_column(String(40))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     notes: Mapped[list[Note]] = relationship(
         back_populates="report",

@@ -162,6 +162,24 @@ class ReportItem(MethodView):
         return _report_view(report, principal, with_notes=True)
 
 
+@blp.route("/<report_id>/verify")
+class ReportVerification(MethodView):
+    @transactional
+    @requires("reports:verify")
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.response(200, ReportDetailSchema)
+    def post(self, report_id):
+        """Mark a report that arrived unverified (by SMS) as checked by a coordinator.
+
+        Until then none of its matches can be confirmed. Verifying twice changes nothing.
+        """
+        principal = current_principal()
+        report = _readable_report(report_id, principal)
+        if service.verify_report(report=report, actor=principal.label):
+            audit("report.verify", "report", [report.id])
+        return _report_view(report, principal, with_notes=True)
+
+
 @blp.route("/<report_id>/notes")
 class ReportNotes(MethodView):
     @transactional

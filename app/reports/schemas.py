@@ -269,6 +269,11 @@ class ReportOutSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime(default_timezone=UTC)
     updated_at = ma.fields.AwareDateTime(default_timezone=UTC)
     version = ma.fields.Integer()
+    verified = ma.fields.Boolean(
+        metadata={"description": "False for a report received by SMS until a coordinator checks it"}
+    )
+    verified_by = ma.fields.String(allow_none=True)
+    verified_at = ma.fields.AwareDateTime(allow_none=True, default_timezone=UTC)
 
 
 class ReportDetailSchema(ReportOutSchema):

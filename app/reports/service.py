@@ -70,8 +70,9 @@ def _check_source_record_unique(model: type[Report] | type[Note], source_id: str
         )
 
 
-def submit_report(*, data: dict[str, Any], created_by: str) -> Report:
-    """Create a missing or found report from validated input."""
+def submit_report(*, data: dict[str, Any], created_by: str, verified: bool = True) -> Report:
+    """Create a missing or found report from validated input (unverified when it arrived by a
+    channel nobody has checked yet, such as SMS: see verify_report)."""
     _check_source_record_unique(Report, data.get("source_record_id"))
     now = utcnow()
     fields = dict(data)
@@ -84,6 +85,7 @@ def submit_report(*, data: dict[str, Any], created_by: str) -> Report:
         **fields,
         reference=_unused_references(1)[0],
         created_by=created_by,
+        verified=verified,
         created_at=now,
         updated_at=now,
         entry_date=now,
@@ -176,7 +178,7 @@ _IMPORT_DEFAULTS: dict[str, Any] = {
     column.key: None
     for column in Report.__table__.columns
     if column.key not in ("id", "reference", "created_by", "created_at", "updated_at", "version")
-} | {"alternate_names": [], "profile_urls": [], "is_minor": False}
+} | {"alternate_names": [], "profile_urls": [], "is_minor": False, "verified": True}
 
 
 def _unique_references(offered: list[str]) -> list[str]:
@@ -286,6 +288,17 @@ def update_report(*, report: Report, changes: dict[str, Any]) -> list[str]:
         _derive(report, age_corrected=age_corrected)
     db.session.flush()
     return changed
+
+
+def verify_report(*, report: Report, actor: str) -> bool:
+    """A coordinator has checked a report that arrived unverified; returns whether it changed."""
+    if report.verified:
+        return False
+    report.verified = True
+    report.verified_by = actor
+    report.verified_at = report.updated_at = utcnow()
+    db.session.flush()
+    return True
 
 
 def add_note(*, report: Report, data: dict[str, Any], created_by: str) -> Note:

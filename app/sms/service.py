@@ -867,7 +867,9 @@ def _report_from_sms(
         data["status"] = "is_note_author"
     if not data["full_name"]:
         data["description"] = argument[:5000]
-    report = reports_service.submit_report(data=data, created_by=_created_by(contact))
+    report = reports_service.submit_report(
+        data=data, created_by=_created_by(contact), verified=False
+    )
     # Matched at once, like every report, so coordinators see its candidates; nothing is
     # disclosed on the strength of it until a coordinator has looked.
     matching_service.refresh_matches(report=report)

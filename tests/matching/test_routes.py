@@ -470,6 +470,43 @@ def test_only_a_confirmed_match_sends_sms(app, client, coordinator, make_report)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
 
 
+def test_a_match_with_an_unverified_report_cannot_be_confirmed_until_it_is_verified(
+    app, client, coordinator, make_key, pair
+):
+    missing, found = pair
+    token = coordinator["token"]
+    with app.app_context():
+        db.session.get(Report, missing["id"]).verified = False  # as a report by SMS arrives
+        db.session.commit()
+    match = match_between(client, token, missing["id"], found["id"])
+
+    refused = client.post(f"{MATCHES}/{match['id']}/confirm", headers=bearer(token))
+
+    assert_envelope(refused, 409, "report_unverified")
+    assert missing["reference"] in refused.get_json()["message"]
+    with app.app_context():
+        assert db.session.get(MatchCandidate, match["id"]).status == "potential"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    # A partner key with write scope may not verify; a coordinator may, once.
+    partner = bearer(make_key("read", "write")["token"])
+    assert client.post(f"{REPORTS}/{missing['id']}/verify", headers=partner).status_code == 403
+    verified = client.post(f"{REPORTS}/{missing['id']}/verify", headers=bearer(token))
+    assert verified.status_code == 200
+    body = verified.get_json()
+    assert (body["verified"], body["verified_by"]) == (True, f"user:{coordinator['id']}")
+    again = client.post(f"{REPORTS}/{missing['id']}/verify", headers=bearer(token)).get_json()
+    assert again["verified_at"] == body["verified_at"]
+    with app.app_context():
+        actions = db.session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.action == "report.verify")
+        ).all()
+        assert actions == ["report.verify"]
+
+    confirmed = client.post(f"{MATCHES}/{match['id']}/confirm", headers=bearer(token))
+
+    assert confirmed.status_code == 200, confirmed.get_json()
+
+
 def test_confirm_takes_an_optional_reason(client, coordinator, pair):
     missing, found = pair
     match = match_between(client, coordinator["token"], missing["id"], found["id"])

@@ -39,7 +39,8 @@ def test_find_in_spanish_creates_an_unverified_report_and_replies_with_its_refer
     assert report.full_name == "María José Quiñones"
     assert (report.age, report.last_known_location) == ("34", "Yauco")
     assert report.author_phone == "+15555550123" and report.language == "es"
-    assert report.created_by.startswith("sms:")  # from a phone, not a coordinator: unverified
+    assert report.created_by.startswith("sms:")
+    assert (report.verified, report.verified_by) == (False, None)  # from a phone: unverified
     [(template, language, body, status)] = _replies(app)
     assert (template, language, status) == ("find_received", "es", "delivered")
     assert report.reference in body and "María" not in body
