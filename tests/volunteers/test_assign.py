@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -596,3 +600,19 @@ def test_taxonomy_lists_the_issue_skills_with_interpretation_per_language():
     ]
     assert taxonomy.label("interpretation:ar") == "Interpretation (Arabic)"
     assert all(taxonomy.descriptions[s] for s in taxonomy.labels)
+
+
+def test_the_benchmark_runs_and_ends_with_its_json():
+    # Tiny sizes: this checks the script works, not how fast (timings are not tests).
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench_assign.py"
+    args = ["--volunteers", "300", "--tasks", "40", "--urgent-pool", "500", "--urgent-tasks", "30"]
+    out = subprocess.run(
+        [sys.executable, str(script), *args, "--repeat", "1", "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    last = json.loads(out.strip().splitlines()[-1])
+    assert set(last) == {"batch_s", "urgent_ms"}
+    assert "offer row is written by the service layer" in out
