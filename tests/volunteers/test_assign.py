@@ -246,6 +246,8 @@ def test_rank_limit_and_reasons_say_why_this_volunteer():
     assert reasons["declines"].text == "No recent declines"
     assert reasons["cost"].data["place"] == 4 and reasons["cost"].data["feasible"] == 20
     assert len(rank(pool, task(), limit=None)) == 20
+    assert rank(pool, task(), limit=0) == rank(pool, task(), limit=-3) == []
+    assert len(solve(pool, [task(people=2)], keep=0).assignments) == 2  # keeps 2 × people
 
 
 # Batch

@@ -70,8 +70,10 @@ def _candidates(pool: Pool, task: Task, limit: int | None) -> _Candidates:
     found = feasible(pool, task)
     p = parts(pool, task, found.rows, found.km)
     cost = p.total()
+    if limit is not None:
+        limit = max(0, limit)
     order = np.arange(len(cost))
-    if limit is not None and len(cost) > limit:
+    if limit is not None and len(cost) > limit > 0:
         # Only those up to the limit-th cost (ties included) need sorting.
         kth = np.partition(cost, limit - 1)[limit - 1]
         order = np.flatnonzero(cost <= kth)
