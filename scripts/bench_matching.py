@@ -52,7 +52,7 @@ from app.reports.models import Report  # noqa: E402
 from app.reports.schemas import ReportInSchema  # noqa: E402
 
 FIELDS = set(ReportInSchema().fields) - {"source_record_id"}
-INDEX_TABLES = ("match_profiles", "match_keys", "match_key_counts", "name_token_counts")
+INDEX_TABLES = ("match_profiles", "match_postings", "match_key_counts", "name_token_counts")
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -21,6 +21,10 @@ from app.extensions import db
 T = TypeVar("T")
 # Values per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
 IN_CHUNK = 5000
+# Rows from which PostgreSQL gets COPY rather than one INSERT executed for many rows (psycopg
+# sends those in one pipeline). COPY is the fastest way in for thousands of rows, but it costs
+# two more round trips than the pipeline: too many for the one report of a POST.
+COPY_FROM = 200
 
 
 def chunked(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
@@ -92,7 +96,7 @@ def insert_tuples(table: Table, names: Sequence[str], values: Sequence[tuple]) -
         return
     listed = ", ".join(names)
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and len(values) >= COPY_FROM:
         with connection.connection.cursor() as cursor:
             with cursor.copy(f"COPY {table.name} ({listed}) FROM STDIN") as copy:
                 for row in values:

@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -67,6 +68,40 @@ def unpack_keys(data: bytes | None) -> list[int]:
     if not data:
         return []
     return list(struct.unpack(f">{len(data) // 8}q", data))
+
+
+# Report numbers per MatchPosting row at most: reading a common key's newest reports, or taking
+# one report out of it, reads a few kilobytes, never the whole key.
+POSTING_CHUNK = 1024
+_SEQ = np.dtype("<i4")
+
+
+def pack_seqs(seqs: Any) -> bytes:
+    """Report numbers as MatchPosting.seqs stores them."""
+    return np.asarray(seqs, dtype=_SEQ).tobytes()
+
+
+def unpack_seqs(data: bytes | memoryview | None) -> np.ndarray:
+    """MatchPosting.seqs back into report numbers (a read-only array)."""
+    return np.frombuffer(data or b"", dtype=_SEQ)
+
+
+def chunk_postings(hashes: np.ndarray, seqs: np.ndarray) -> list[tuple[int, int, bytes]]:
+    """(key_hash, seq) pairs as MatchPosting rows: per key, ascending numbers in chunks of at
+    most POSTING_CHUNK."""
+    if not len(hashes):
+        return []
+    order = np.lexsort((seqs, hashes))
+    hashes, seqs = hashes[order], seqs[order]
+    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+    ends = np.r_[starts[1:], len(hashes)]
+    rows = []
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        key = int(hashes[start])
+        for at in range(start, end, POSTING_CHUNK):
+            chunk = seqs[at : min(at + POSTING_CHUNK, end)]
+            rows.append((key, int(chunk[0]), chunk.astype(_SEQ).tobytes()))
+    return rows
 
 
 def queue_key(score: float, match_id: str) -> str:
@@ -178,20 +213,26 @@ class MatchProfile(db.Model):
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class MatchKey(db.Model):
-    """The blocking index: one row per (key, report), the key hash carrying the report's kind.
+class MatchPosting(db.Model):
+    """The blocking index: the reports filed under a key, as chunks of packed report numbers.
 
-    Two integers per row and nothing else: the primary key is the lookup (all reports filed
-    under a key), and SQLite stores the table as that index alone (WITHOUT ROWID). No foreign
-    key: the rows of a report leave with it through `unindex_reports`, and a lookup joins
-    MatchProfile, so a row left behind could never surface.
+    One row per key and chunk: `seqs` holds up to POSTING_CHUNK report numbers (MatchProfile.seq,
+    little-endian 32-bit, ascending), `seq_first` is the smallest of them. The key hash carries
+    the report's kind. A bulk load writes one chunk per key it touches, so a common key's
+    thousands of reports take a few rows instead of one row each: on PostgreSQL, where every row
+    costs a 24-byte header in the table and another entry in the primary key's B-tree, that is
+    most of the index's size. A report filed alone (POST /reports) adds one-number chunks, and
+    the newest reports of a key are in its chunks of highest `seq_first`. No foreign key:
+    `unindex_reports` takes a report's numbers out, and a lookup joins MatchProfile, so a number
+    left behind could never surface.
     """
 
-    __tablename__ = "match_keys"
+    __tablename__ = "match_postings"
     __table_args__ = {"sqlite_with_rowid": False}
 
     key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq_first: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seqs: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class MatchKeyCount(db.Model):

@@ -13,14 +13,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, delete, or_, select, update
+import numpy as np
+from sqlalchemy import Select, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from app.common.bulk import add_to_counts, chunked, insert_rows, insert_tuples
+from app.common.bulk import COPY_FROM, add_to_counts, chunked, insert_rows, insert_tuples
 from app.common.ids import is_id, new_id
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -41,15 +41,17 @@ from app.matching.engine.records import Geocoder, PersonRecord, Profile, prepare
 from app.matching.models import (
     MAX_TOKEN_LENGTH,
     MatchCandidate,
-    MatchKey,
     MatchKeyCount,
+    MatchPosting,
     MatchProfile,
     NameTokenCount,
+    chunk_postings,
     key_hash,
     pack_keys,
     parse_queue_key,
     total_key,
     unpack_keys,
+    unpack_seqs,
 )
 from app.reports import service as reports_service
 from app.reports.models import Report
@@ -383,7 +385,7 @@ def index_entries(*, entries: Sequence[IndexEntry]) -> None:
     key_deltas: Counter[int] = Counter()
     word_deltas: Counter[tuple[str, str]] = Counter()
     added_keys: list[tuple[int, int]] = []
-    removed_keys: list[dict[str, Any]] = []
+    removed_keys: list[tuple[int, int]] = []
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     new_keys_of: dict[str, tuple[int, ...]] = {}
@@ -403,7 +405,7 @@ def index_entries(*, entries: Sequence[IndexEntry]) -> None:
                 added_keys.append((hashed, old.seq))
                 key_deltas[hashed] += 1
             for hashed in before - set(entry.hashes):
-                removed_keys.append({"b_key_hash": hashed, "b_seq": old.seq})
+                removed_keys.append((hashed, old.seq))
                 key_deltas[hashed] -= 1
             before_words = _counted(old.words.split())
             updates.append({"b_seq": old.seq, **{f"b_{k}": values[k] for k in _PROFILE_FIELDS}})
@@ -413,14 +415,27 @@ def index_entries(*, entries: Sequence[IndexEntry]) -> None:
         for word in before_words - words:
             word_deltas[entry.kind, word] -= 1
 
-    if inserts:
+    if len(inserts) < COPY_FROM:
+        # A few (the report of a POST): their numbers come back from the INSERT itself.
+        numbered = (
+            db.session.execute(
+                insert(profiles).returning(profiles.c.seq, profiles.c.report_id), inserts
+            ).all()
+            if inserts
+            else []
+        )
+    else:
         insert_rows(profiles, inserts)
-        # Then each new report's number in the index (RETURNING would insert row by row).
-        for chunk in chunked(list(new_keys_of)):
-            for seq, report_id in db.session.execute(
+        # Then each new report's number (RETURNING is not available to COPY).
+        numbered = [
+            row
+            for chunk in chunked(list(new_keys_of))
+            for row in db.session.execute(
                 select(profiles.c.seq, profiles.c.report_id).where(profiles.c.report_id.in_(chunk))
-            ):
-                added_keys.extend((h, seq) for h in new_keys_of[report_id])
+            )
+        ]
+    for seq, report_id in numbered:
+        added_keys.extend((h, seq) for h in new_keys_of[report_id])
     if updates:
         db.session.execute(
             update(profiles)
@@ -428,23 +443,57 @@ def index_entries(*, entries: Sequence[IndexEntry]) -> None:
             .values({name: bindparam(f"b_{name}") for name in _PROFILE_FIELDS}),
             updates,
         )
-    if removed_keys:
-        keys = MatchKey.__table__
-        db.session.execute(
-            delete(keys).where(
-                keys.c.key_hash == bindparam("b_key_hash"), keys.c.seq == bindparam("b_seq")
-            ),
-            removed_keys,
-        )
-    _insert_keys(added_keys)
+    _remove_postings(removed_keys)
+    _insert_postings(added_keys)
     add_to_counts(MatchKeyCount.__table__, ("key_hash",), {(h,): d for h, d in key_deltas.items()})
     add_to_counts(NameTokenCount.__table__, ("kind", "token"), word_deltas)
 
 
-def _insert_keys(rows: list[tuple[int, int]]) -> None:
-    """Add (key_hash, seq) rows to the index, sorted so the B-tree fills page by page."""
-    rows.sort(key=itemgetter(0))  # seqs come in order already; comparing tuples costs twice
-    insert_tuples(MatchKey.__table__, ("key_hash", "seq"), rows)
+_POSTING_COLUMNS = ("key_hash", "seq_first", "seqs")
+
+
+def _insert_postings(pairs: list[tuple[int, int]]) -> None:
+    """File reports under keys: (key_hash, seq) pairs become one chunk per key (more for a key
+    past POSTING_CHUNK), written in key order so the B-tree fills page by page."""
+    if not pairs:
+        return
+    hashes = np.fromiter((h for h, _ in pairs), dtype=np.int64, count=len(pairs))
+    seqs = np.fromiter((q for _, q in pairs), dtype=np.int64, count=len(pairs))
+    insert_tuples(MatchPosting.__table__, _POSTING_COLUMNS, chunk_postings(hashes, seqs))
+
+
+def _remove_postings(pairs: list[tuple[int, int]]) -> None:
+    """Take reports out of keys: each chunk holding one of the (key_hash, seq) pairs is written
+    again without it (or deleted when nothing is left)."""
+    if not pairs:
+        return
+    gone: dict[int, set[int]] = {}
+    for hashed, seq in pairs:
+        gone.setdefault(hashed, set()).add(seq)
+    postings = MatchPosting.__table__
+    deleted: list[dict[str, Any]] = []
+    kept: list[tuple[int, int]] = []
+    for chunk in chunked(sorted(gone)):
+        rows = db.session.execute(
+            select(postings.c.key_hash, postings.c.seq_first, postings.c.seqs).where(
+                postings.c.key_hash.in_(chunk)
+            )
+        )
+        for hashed, first, data in rows:
+            seqs = unpack_seqs(data)
+            drop = np.isin(seqs, list(gone[hashed]))
+            if drop.any():
+                deleted.append({"b_key_hash": hashed, "b_seq_first": first})
+                kept.extend((hashed, int(q)) for q in seqs[~drop])
+    if deleted:
+        db.session.execute(
+            delete(postings).where(
+                postings.c.key_hash == bindparam("b_key_hash"),
+                postings.c.seq_first == bindparam("b_seq_first"),
+            ),
+            deleted,
+        )
+    _insert_postings(kept)
 
 
 # MatchProfile columns written at every (re-)index; report_id and kind never change.
@@ -500,22 +549,15 @@ def unindex_reports(*, report_ids: Iterable[str]) -> int:
         return 0
     key_deltas: Counter[int] = Counter()
     word_deltas: Counter[tuple[str, str]] = Counter()
-    removed: list[dict[str, Any]] = []
+    removed: list[tuple[int, int]] = []
     for row in rows:
         key_deltas[total_key(row.kind)] -= 1
         for hashed in unpack_keys(row.hashes):
-            removed.append({"b_key_hash": hashed, "b_seq": row.seq})
+            removed.append((hashed, row.seq))
             key_deltas[hashed] -= 1
         for word in _counted(row.words.split()):
             word_deltas[row.kind, word] -= 1
-    keys = MatchKey.__table__
-    if removed:
-        db.session.execute(
-            delete(keys).where(
-                keys.c.key_hash == bindparam("b_key_hash"), keys.c.seq == bindparam("b_seq")
-            ),
-            removed,
-        )
+    _remove_postings(removed)
     for chunk in chunked([row.seq for row in rows]):
         db.session.execute(delete(profiles).where(profiles.c.seq.in_(chunk)))
     add_to_counts(MatchKeyCount.__table__, ("key_hash",), {(h,): d for h, d in key_deltas.items()})
@@ -538,51 +580,58 @@ def _key_counts(hashes: Iterable[int]) -> dict[int, int]:
 
 
 def _blocked(
-    *, hashes: list[int], total: int, counts: dict[int, int], exclude: int | None
+    *,
+    hashes: dict[str, list[int]],
+    totals: dict[str, int],
+    counts: dict[int, int],
+    exclude: int | None,
 ) -> list[Brief]:
     """The reports that share the most informative keys with the query, as the shortlist's briefs.
 
-    `hashes` are the query's keys for one kind of report. The SQL reads only the postings of
-    the chosen keys through the primary key (key_hash, seq) and sums, per report, the weight
-    log(N / posting size) of the keys it shares, as an inverted index scores documents; the best
-    BLOCK_LIMIT are joined to their MatchProfile rows. Keys are chosen rarest first until
-    POSTING_BUDGET index entries, skipping any over MAX_POSTING: the cost is bounded whatever N
-    is, and the rare keys are the ones that tell namesakes apart. Posting sizes come from
-    MatchKeyCount; counting them on the fly would read every posting twice.
+    `hashes` are the query's keys for each kind of report (the key hash carries the kind). Per
+    kind, keys are chosen rarest first until POSTING_BUDGET index entries, skipping any over
+    MAX_POSTING: the cost is bounded whatever N is, and the rare keys are the ones that tell
+    namesakes apart. Posting sizes come from MatchKeyCount; counting them on the fly would read
+    every posting twice. One statement reads the posting chunks of every chosen key through the
+    primary key (key_hash, seq_first); numpy sums, per report, the weight log(N / posting size)
+    of the keys it shares, as an inverted index scores documents; the best BLOCK_LIMIT of each
+    kind are read from MatchProfile in one more statement.
     """
-    sizes = sorted((counts[h], h) for h in hashes if counts.get(h, 0) > 0)
-    if not sizes:
-        return []
-    chosen: dict[int, float] = {}
-    budget = POSTING_BUDGET
-    for size, hashed in sizes:
-        if size > MAX_POSTING or size > budget:
-            break
-        chosen[hashed] = math.log((max(total, 1) + 1) / size)
-        budget -= size
-    not_self = f"seq <> {int(exclude)}" if exclude is not None else "1 = 1"
-    if chosen:
-        listed = ", ".join(str(int(h)) for h in chosen)
-        weights = " ".join(f"WHEN {int(h)} THEN {float(w)!r}" for h, w in chosen.items())
-        best = (
-            f"SELECT seq, SUM(CASE key_hash {weights} ELSE 0.0 END) AS weight FROM match_keys "
-            f"WHERE key_hash IN ({listed}) AND {not_self} "
-            f"GROUP BY seq ORDER BY weight DESC, seq LIMIT {BLOCK_LIMIT}"
-        )
-    else:
-        # Every key is common (only "José García", nothing else): the newest namesakes.
-        best = (
-            f"SELECT seq FROM match_keys WHERE key_hash = {int(sizes[0][1])} AND {not_self} "
-            f"ORDER BY seq DESC LIMIT {BLOCK_LIMIT}"
-        )
-    # Raw SQL on the driver's cursor, with only integers and floats of our own in it: the
-    # statement's shape changes with every query (which keys, how many), so SQLAlchemy would
-    # compile it anew each time, and that cost more than running it.
+    weights: dict[int, float] = {}
+    common: list[int] = []  # per kind whose every key is over the cap: its rarest key
+    for kind, kind_hashes in hashes.items():
+        sizes = sorted((counts[h], h) for h in kind_hashes if counts.get(h, 0) > 0)
+        budget, before = POSTING_BUDGET, len(weights)
+        for size, hashed in sizes:
+            if size > MAX_POSTING or size > budget:
+                break
+            weights[hashed] = math.log((max(totals[kind], 1) + 1) / size)
+            budget -= size
+        if sizes and len(weights) == before:
+            common.append(sizes[0][1])
+    # Raw SQL on the driver's cursor, with only integers of our own in it: the statement's shape
+    # changes with every query (which keys, how many), so SQLAlchemy would compile it anew each
+    # time, and that cost more than running it.
     cursor = db.session.connection().connection.cursor()
     try:
+        best: list[int] = []
+        if weights:
+            listed = ", ".join(str(int(h)) for h in weights)
+            cursor.execute(
+                f"SELECT key_hash, seqs FROM match_postings WHERE key_hash IN ({listed})"
+            )
+            rows = cursor.fetchall()
+            for kind_hashes in hashes.values():
+                mine = set(kind_hashes)
+                best += _best_scored([r for r in rows if r[0] in mine], weights, exclude)
+        for hashed in common:
+            # Only "José García", no age: the newest namesakes.
+            best += _newest(cursor, hashed, exclude)
+        if not best:
+            return []
         cursor.execute(
-            "SELECT p.report_id, p.kind, p.words, p.age_low, p.age_high, p.sex, p.lat, p.lon "
-            f"FROM ({best}) AS best JOIN match_profiles AS p ON p.seq = best.seq ORDER BY p.seq"
+            "SELECT report_id, kind, words, age_low, age_high, sex, lat, lon FROM match_profiles "
+            f"WHERE seq IN ({', '.join(map(str, dict.fromkeys(best)))}) ORDER BY seq"
         )
         rows = cursor.fetchall()
     finally:
@@ -598,6 +647,38 @@ def _blocked(
         )
         for report_id, kind, words, low, high, sex, lat, lon in rows
     ]
+
+
+def _best_scored(
+    rows: list[tuple[int, bytes]], weights: dict[int, float], exclude: int | None
+) -> list[int]:
+    """The BLOCK_LIMIT report numbers with the largest sum of the weights of the keys they are
+    filed under (ties: the lower number first), as an inverted index scores documents."""
+    if not rows:
+        return []
+    seqs = np.concatenate([unpack_seqs(data) for _, data in rows])
+    scores = np.repeat([weights[key] for key, _ in rows], [len(data) // 4 for _, data in rows])
+    if exclude is not None:
+        keep = seqs != exclude
+        seqs, scores = seqs[keep], scores[keep]
+    numbers, at = np.unique(seqs, return_inverse=True)
+    sums = np.bincount(at, weights=scores)
+    return numbers[np.lexsort((numbers, -sums))[:BLOCK_LIMIT]].tolist()
+
+
+def _newest(cursor: Any, hashed: int, exclude: int | None) -> list[int]:
+    """The newest BLOCK_LIMIT reports filed under a key (highest numbers), from its last chunks."""
+    found: set[int] = set()
+    for limit in (8, BLOCK_LIMIT + 1):  # a few chunks hold them, unless they were filed alone
+        cursor.execute(
+            "SELECT seqs FROM match_postings WHERE key_hash = "
+            f"{int(hashed)} ORDER BY seq_first DESC LIMIT {limit}"
+        )
+        found = {int(q) for (data,) in cursor.fetchall() for q in unpack_seqs(data)}
+        found.discard(exclude)  # type: ignore[arg-type]
+        if len(found) >= BLOCK_LIMIT:
+            break
+    return sorted(found, reverse=True)[:BLOCK_LIMIT]
 
 
 def _candidate_profiles(report_ids: Iterable[str]) -> list[Profile]:
@@ -735,10 +816,7 @@ def _match(report: Report, query: Profile, limit: int) -> list[str]:
     # skip the shortlist: they are re-scored whatever it says, so a score follows corrections.
     briefs = [
         brief
-        for kind in kinds
-        for brief in _blocked(
-            hashes=hashes[kind], total=totals[kind], counts=counts, exclude=own_seq
-        )
+        for brief in _blocked(hashes=hashes, totals=totals, counts=counts, exclude=own_seq)
         if brief.id not in rejected and brief.id != report.id
     ]
     chosen = {

@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-21 15:45:00
+Create Date: 2026-11-21 15:05:00
 
 """
 

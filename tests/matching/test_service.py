@@ -6,6 +6,7 @@ import hashlib
 import logging
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -14,17 +15,20 @@ from app.extensions import db
 from app.matching import service
 from app.matching.engine.model import load_model
 from app.matching.models import (
+    POSTING_CHUNK,
     MatchCandidate,
-    MatchKey,
     MatchKeyCount,
+    MatchPosting,
     MatchProfile,
     NameTokenCount,
+    chunk_postings,
     key_hash,
     pack_keys,
     parse_queue_key,
     queue_key,
     total_key,
     unpack_keys,
+    unpack_seqs,
 )
 from app.matching.tasks import match_reports_task
 from app.reports import service as reports_service
@@ -68,15 +72,19 @@ def profile_of(report_id: str) -> MatchProfile | None:
     return db.session.scalar(sa.select(MatchProfile).where(MatchProfile.report_id == report_id))
 
 
+def postings() -> list[tuple[int, int]]:
+    """Every (key hash, report number) the index holds."""
+    return [
+        (key, int(seq))
+        for key, data in db.session.execute(sa.select(MatchPosting.key_hash, MatchPosting.seqs))
+        for seq in unpack_seqs(data)
+    ]
+
+
 def keys_of(report_id: str) -> set[int]:
     """The key hashes under which the index files a report."""
-    return set(
-        db.session.scalars(
-            sa.select(MatchKey.key_hash)
-            .join(MatchProfile, MatchProfile.seq == MatchKey.seq)
-            .where(MatchProfile.report_id == report_id)
-        )
-    )
+    seq = db.session.scalar(sa.select(MatchProfile.seq).where(MatchProfile.report_id == report_id))
+    return {key for key, filed in postings() if filed == seq}
 
 
 def candidates_of(report: Report, **kwargs: Any) -> list[MatchCandidate]:
@@ -306,6 +314,50 @@ def test_reindex_replaces_keys_and_moves_word_counts(app):
         assert profile_of(report.id).words == "marisol vega"
 
 
+def test_chunk_postings_groups_numbers_by_key_in_order_and_in_bounded_chunks():
+    hashes = np.array([5, -2, 5, 5, -2], dtype=np.int64)
+    seqs = np.array([30, 8, 10, 20, 3], dtype=np.int64)
+
+    rows = chunk_postings(hashes, seqs)
+
+    assert [(k, first, unpack_seqs(data).tolist()) for k, first, data in rows] == [
+        (-2, 3, [3, 8]),
+        (5, 10, [10, 20, 30]),
+    ]
+    many = chunk_postings(np.full(2500, 9, dtype=np.int64), np.arange(2500, dtype=np.int64))
+    assert [len(unpack_seqs(data)) for _, _, data in many] == [POSTING_CHUNK, POSTING_CHUNK, 452]
+    assert chunk_postings(np.array([], dtype=np.int64), np.array([], dtype=np.int64)) == []
+
+
+def test_namesakes_indexed_together_share_chunks_and_leave_them_one_by_one(app):
+    with app.app_context():
+        rows = [
+            {**JOSE_AT_SHELTER, "age": str(30 + i % 10), "last_known_location": f"Shelter {i}"}
+            for i in range(30)
+        ]
+        reports = [reports_service.submit_report(data=r, created_by="test") for r in rows]
+        service.index_reports(reports=reports)
+        db.session.commit()
+        chunks = db.session.scalar(sa.select(sa.func.count()).select_from(MatchPosting))
+        # Thirty reports filed under ~20 keys each, mostly the same keys: a few rows per key.
+        assert chunks < len(postings()) / 3
+        before = {r.id: keys_of(r.id) for r in reports}
+        gone = reports[7]
+        gone_seq = profile_of(gone.id).seq
+
+        service.unindex_reports(report_ids=[gone.id])
+        db.session.commit()
+
+        assert all(seq != gone_seq for _, seq in postings())
+        for report in reports:
+            if report is not gone:
+                assert keys_of(report.id) == before[report.id]
+        query = submit(**PEPE)
+        found = set(partners(query))
+        assert gone.id not in found
+        assert found & {r.id for r in reports if r is not gone}
+
+
 def test_unindexing_takes_a_report_out_of_lookups_and_counts(app):
     with app.app_context():
         found = submit(**JOSE_AT_SHELTER)
@@ -318,9 +370,7 @@ def test_unindexing_takes_a_report_out_of_lookups_and_counts(app):
         db.session.commit()
 
         assert profile_of(found.id) is None
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(MatchKey)) == len(
-            keys_of(other.id)
-        )
+        assert len(postings()) == len(keys_of(other.id))
         counts = {
             h: c
             for h, c in db.session.execute(sa.select(MatchKeyCount.key_hash, MatchKeyCount.count))
