@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -40,6 +40,7 @@ from app.matching.engine.model import load_model
 from app.matching.engine.records import Geocoder, PersonRecord, Profile, prepare
 from app.matching.models import (
     MAX_TOKEN_LENGTH,
+    POSTING_CHUNK,
     MatchCandidate,
     MatchKeyCount,
     MatchPosting,
@@ -524,6 +525,53 @@ def _profile_values(entry: IndexEntry, now: Any) -> dict[str, Any]:
         "hashes": pack_keys(entry.hashes),
         "indexed_at": now,
     }
+
+
+# A key is compacted once it has this many chunks smaller than a tenth of a full one.
+COMPACT_MIN_CHUNKS = 8
+_SMALL_CHUNK_BYTES = POSTING_CHUNK * 4 // 10
+
+
+def compact_postings(*, max_keys: int = 2000) -> int:
+    """Merge the small chunks of keys filed report by report (each POST adds one-number chunks)
+    into full ones, up to `max_keys` keys a call; returns how many keys were compacted.
+
+    For the periodic task: without it, an index grown only by single reports keeps a row per key
+    and report, as large as before posting chunks. The chunks read are deleted by primary key
+    and written again merged, so a report filed meanwhile keeps its own chunk.
+    """
+    postings = MatchPosting.__table__
+    keys = list(
+        db.session.scalars(
+            select(postings.c.key_hash)
+            .where(func.length(postings.c.seqs) < _SMALL_CHUNK_BYTES)
+            .group_by(postings.c.key_hash)
+            .having(func.count() >= COMPACT_MIN_CHUNKS)
+            .order_by(postings.c.key_hash)
+            .limit(max_keys)
+        )
+    )
+    if not keys:
+        return 0
+    merged: list[tuple[int, int]] = []
+    deleted: list[dict[str, Any]] = []
+    for chunk in chunked(keys):
+        for hashed, first, data in db.session.execute(
+            select(postings.c.key_hash, postings.c.seq_first, postings.c.seqs).where(
+                postings.c.key_hash.in_(chunk)
+            )
+        ):
+            deleted.append({"b_key_hash": hashed, "b_seq_first": first})
+            merged.extend((hashed, int(q)) for q in unpack_seqs(data))
+    db.session.execute(
+        delete(postings).where(
+            postings.c.key_hash == bindparam("b_key_hash"),
+            postings.c.seq_first == bindparam("b_seq_first"),
+        ),
+        deleted,
+    )
+    _insert_postings(list(dict.fromkeys(merged)))
+    return len(keys)
 
 
 def unindex_reports(*, report_ids: Iterable[str]) -> int:

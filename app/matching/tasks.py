@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from huey import crontab
+
 from app.extensions import db, huey, in_app_context
 from app.matching import service
 from app.reports import service as reports_service
@@ -40,3 +42,18 @@ def geocode_online_task(report_id: str) -> bool:
     found = service.geocode_online(report=reports[0])
     db.session.commit()
     return found
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+@huey.lock_task("compact-postings")
+@in_app_context
+def compact_postings_task() -> int:
+    """Every ten minutes: merge the small posting chunks that single reports leave (see
+    service.compact_postings), a few thousand keys a commit until none is left."""
+    compacted = 0
+    while True:
+        done = service.compact_postings()
+        db.session.commit()
+        compacted += done
+        if done < 2000:
+            return compacted

@@ -30,7 +30,7 @@ from app.matching.models import (
     unpack_keys,
     unpack_seqs,
 )
-from app.matching.tasks import match_reports_task
+from app.matching.tasks import compact_postings_task, match_reports_task
 from app.reports import service as reports_service
 from app.reports.models import Note, Report
 
@@ -356,6 +356,33 @@ def test_namesakes_indexed_together_share_chunks_and_leave_them_one_by_one(app):
         found = set(partners(query))
         assert gone.id not in found
         assert found & {r.id for r in reports if r is not gone}
+
+
+def test_compaction_merges_the_chunks_of_reports_filed_one_by_one(app):
+    with app.app_context():
+        reports = [
+            submit(**{**JOSE_AT_SHELTER, "last_known_location": f"Shelter {i}"}, match=False)
+            for i in range(service.COMPACT_MIN_CHUNKS + 2)
+        ]
+        for report in reports:
+            service.index_report(report=report)
+        db.session.commit()
+        filed = sorted(postings())
+        assert len(filed) > 10 * len(reports)
+        chunks = db.session.scalar(sa.select(sa.func.count()).select_from(MatchPosting))
+        assert chunks == len(filed)  # one report at a time: a chunk per key and report
+
+        compacted = service.compact_postings()
+        db.session.commit()
+
+        assert compacted > 0
+        assert sorted(postings()) == filed  # the same reports under the same keys
+        after = db.session.scalar(sa.select(sa.func.count()).select_from(MatchPosting))
+        assert after < chunks / 3
+        assert service.compact_postings() == 0  # nothing small left to merge
+        assert compact_postings_task.call_local() == 0  # the periodic task, run in place
+        query = submit(**PEPE)
+        assert set(partners(query)) & {r.id for r in reports}
 
 
 def test_unindexing_takes_a_report_out_of_lookups_and_counts(app):
