@@ -61,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     from app.matching.routes import blp as matching_blp
     from app.reports.routes import blp as reports_blp
     from app.sms.routes import bp as sms_bp
+    from app.volunteers.routes import blp as volunteers_blp
 
     register_request_hooks(app)
     app.register_blueprint(health_bp)
@@ -68,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(auth_blp)
     api.register_blueprint(reports_blp)
     api.register_blueprint(matching_blp)
+    api.register_blueprint(volunteers_blp)
 
     @app.get("/api/v1/docs/assets/<path:filename>")
     def swagger_assets(filename: str):
@@ -87,6 +89,7 @@ def register_cli(app: Flask) -> None:
     from app.matching.cli import matching_cli
     from app.reports.cli import demo_cli
     from app.sms.cli import sms_cli
+    from app.volunteers.cli import volunteers_cli
 
     for group in (
         users_cli,
@@ -96,5 +99,6 @@ def register_cli(app: Flask) -> None:
         maintenance_cli,
         matching_cli,
         sms_cli,
+        volunteers_cli,
     ):
         app.cli.add_command(group)

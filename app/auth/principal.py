@@ -13,6 +13,9 @@ _ROLE_PERMISSIONS = {
         "reports:write",
         "reports:verify",
         "matches:review",
+        "volunteers:read",
+        "volunteers:write",
+        "volunteers:vet",
     },
     "admin": {
         "reports:read",
@@ -21,6 +24,9 @@ _ROLE_PERMISSIONS = {
         "reports:write",
         "reports:verify",
         "matches:review",
+        "volunteers:read",
+        "volunteers:write",
+        "volunteers:vet",
         "audit:read",
     },
 }

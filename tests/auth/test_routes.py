@@ -278,11 +278,16 @@ def test_me_for_users_and_keys(client, coordinator, admin, make_key):
             "reports:read_minors",
             "reports:verify",
             "reports:write",
+            "volunteers:read",
+            "volunteers:vet",
+            "volunteers:write",
         ],
     }
 
     admin_permissions = client.get(ME, headers=bearer(admin["token"])).get_json()["permissions"]
-    assert {"audit:read", "matches:review", "reports:verify"} <= set(admin_permissions)
+    assert {"audit:read", "matches:review", "reports:verify", "volunteers:vet"} <= set(
+        admin_permissions
+    )
 
     key = make_key("write", "read")
     me = client.get(ME, headers=bearer(key["token"])).get_json()

@@ -1,0 +1,47 @@
+"""`flask volunteers ...`: list volunteers and vet one from the command line."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from app.errors import NotFound
+from app.extensions import db
+from app.volunteers import service
+
+volunteers_cli = AppGroup("volunteers", help="Registered volunteers.")
+
+
+def _masked(phone: str) -> str:
+    """Enough of a number to tell rows apart on a screen, not enough to read it off."""
+    return phone[:3] + "…" + phone[-2:] if len(phone) > 6 else "…"
+
+
+@volunteers_cli.command("list")
+@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@click.option("--vetted/--not-vetted", default=None, help="Only vetted (or only not vetted).")
+def list_command(limit: int, vetted: bool | None) -> None:
+    """Print volunteers, newest first, with masked phone numbers."""
+    for v in service.list_volunteers(limit=limit, vetted=vetted)[:limit]:
+        flags = ("vetted" if v.vetted else "not vetted") + (", opted out" if v.opted_out else "")
+        click.echo(
+            f"{v.id}  {_masked(v.phone)}  {v.name}  [{', '.join(v.skills) or '-'}]"
+            f"  {v.home_location or '-'}  ({flags})"
+        )
+
+
+@volunteers_cli.command("vet")
+@click.argument("volunteer_id")
+@click.option("--by", "actor", default="cli", show_default=True, help="Recorded as vetted_by.")
+def vet_command(volunteer_id: str, actor: str) -> None:
+    """Mark volunteer VOLUNTEER_ID vetted."""
+    try:
+        volunteer = service.get_volunteer(volunteer_id=volunteer_id)
+    except NotFound:
+        raise click.BadParameter("no volunteer with this id", param_hint="ID") from None
+    changed = service.set_vetted(volunteer=volunteer, vetted=True, actor=actor)
+    db.session.commit()
+    click.echo(
+        f"{volunteer.id} ({_masked(volunteer.phone)}): "
+        + ("vetted" if changed else "already vetted")
+    )
