@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -100,3 +101,15 @@ class Url(ma.fields.URL):
             if len(value) > self.max_length:
                 raise ma.ValidationError(f"Longer than {self.max_length} characters.")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
+# A BCP 47-shaped language tag: es, pt-BR, zh-Hant-TW.
+language_tag = ma.validate.Regexp(_LANGUAGE_TAG, error="Use a language tag such as es or pt-BR.")
+
+
+def point_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    """The field error of a lat without a lon or the other way round (for validates_schema)."""
+    if ("lat" in data) != ("lon" in data) or (data.get("lat") is None) != (data.get("lon") is None):
+        return {"lat": ["Give lat and lon together."]}
+    return {}

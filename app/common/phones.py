@@ -26,3 +26,8 @@ def normalize_phone(text: str, region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise PhoneError("This phone number has the wrong number of digits.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(phone: str) -> str:
+    """Enough of a number to tell rows apart on a screen, not enough to read it off."""
+    return phone[:3] + "…" + phone[-2:] if len(phone) > 6 else "…"

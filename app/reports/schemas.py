@@ -9,13 +9,12 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.fields import Phone, Text, Url
+from app.common.fields import Phone, Text, Url, language_tag, point_errors
 from app.common.pagination import PageArgsSchema, page_schema
 from app.reports.models import KINDS, SEXES, STATUSES
 
 _AGE = re.compile(r"^\s*(\d{1,3})\s*(?:-\s*(\d{1,3})\s*)?$")
 _DOB = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 MAX_AGE = 130
 # Clocks on partner systems drift; a source_date slightly ahead of ours is not an error.
@@ -121,7 +120,7 @@ class ReportInSchema(ma.Schema):
     contact_phone = Phone()
     language = ma.fields.String(
         allow_none=True,
-        validate=validate.Regexp(_LANGUAGE, error="Use a language tag such as es or pt-BR."),
+        validate=language_tag,
     )
     source_record_id = Text(
         max_length=500, metadata={"description": "A partner's id, e.g. a PFIF person_record_id"}
@@ -133,10 +132,7 @@ class ReportInSchema(ma.Schema):
     @ma.validates_schema
     def _check_whole(self, data: dict[str, Any], **kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
-        if ("lat" in data) != ("lon" in data) or (data.get("lat") is None) != (
-            data.get("lon") is None
-        ):
-            errors["lat"] = ["Give lat and lon together."]
+        errors.update(point_errors(data))
         source_date = data.get("source_date")
         if source_date is not None and source_date > datetime.now(UTC) + _CLOCK_SKEW:
             errors["source_date"] = ["Must not be in the future."]

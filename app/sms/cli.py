@@ -6,17 +6,13 @@ import click
 from flask.cli import AppGroup
 
 from app.common.ids import new_id
+from app.common.phones import mask_phone
 from app.errors import ValidationError
 from app.extensions import db
 from app.sms import service
 from app.sms.models import STATUSES
 
 sms_cli = AppGroup("sms", help="SMS outbox and gateway.")
-
-
-def _masked(phone: str) -> str:
-    """Enough of a number to tell rows apart on a screen, not enough to read it off."""
-    return phone[:3] + "…" + phone[-2:] if len(phone) > 6 else "…"
 
 
 @sms_cli.command("send-test")
@@ -81,7 +77,7 @@ def outbox(status: str, limit: int) -> None:
     for row in service.list_outbox(status=status, limit=limit):
         click.echo(
             f"{row.id}  {row.status:<11} attempts={row.attempts} {row.template}/{row.language}"
-            f" to={_masked(row.to_phone)} next={row.next_attempt_at:%Y-%m-%d %H:%M:%S}"
+            f" to={mask_phone(row.to_phone)} next={row.next_attempt_at:%Y-%m-%d %H:%M:%S}"
             f" {row.reason or ''}".rstrip()
         )
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from app.common.phones import mask_phone
 from app.errors import NotFound
 from app.extensions import db
 from app.volunteers import service
 
 volunteers_cli = AppGroup("volunteers", help="Registered volunteers.")
-
-
-def _masked(phone: str) -> str:
-    """Enough of a number to tell rows apart on a screen, not enough to read it off."""
-    return phone[:3] + "…" + phone[-2:] if len(phone) > 6 else "…"
 
 
 @volunteers_cli.command("list")
@@ -25,7 +21,7 @@ def list_command(limit: int, vetted: bool | None) -> None:
     for v in service.list_volunteers(limit=limit, vetted=vetted)[:limit]:
         flags = ("vetted" if v.vetted else "not vetted") + (", opted out" if v.opted_out else "")
         click.echo(
-            f"{v.id}  {_masked(v.phone)}  {v.name}  [{', '.join(v.skills) or '-'}]"
+            f"{v.id}  {mask_phone(v.phone)}  {v.name}  [{', '.join(v.skills) or '-'}]"
             f"  {v.home_location or '-'}  ({flags})"
         )
 
@@ -42,6 +38,6 @@ def vet_command(volunteer_id: str, actor: str) -> None:
     changed = service.set_vetted(volunteer=volunteer, vetted=True, actor=actor)
     db.session.commit()
     click.echo(
-        f"{volunteer.id} ({_masked(volunteer.phone)}): "
+        f"{volunteer.id} ({mask_phone(volunteer.phone)}): "
         + ("vetted" if changed else "already vetted")
     )

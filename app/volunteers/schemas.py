@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.fields import Phone, Text
+from app.common.fields import Phone, Text, language_tag, point_errors
 from app.common.pagination import PageArgsSchema, page_schema
 from app.volunteers.assign import load_taxonomy
 
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
 MAX_TASKS = 20
 
 
@@ -46,9 +44,7 @@ class VolunteerInSchema(ma.Schema):
     name = Text(max_length=200, required=True, allow_none=False)
     phone = Phone(required=True, allow_none=False)
     languages = ma.fields.List(
-        ma.fields.String(
-            validate=validate.Regexp(_LANGUAGE, error="Use a language tag such as es or pt-BR.")
-        ),
+        ma.fields.String(validate=language_tag),
         validate=validate.Length(max=20),
         metadata={"description": "Language codes spoken, e.g. es, en, ht"},
     )
@@ -72,10 +68,7 @@ class VolunteerInSchema(ma.Schema):
     @ma.validates_schema
     def _check_whole(self, data: dict[str, Any], **kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
-        if ("lat" in data) != ("lon" in data) or (data.get("lat") is None) != (
-            data.get("lon") is None
-        ):
-            errors["lat"] = ["Give lat and lon together."]
+        errors.update(point_errors(data))
         unknown = load_taxonomy().unknown(data.get("skills") or ())
         if unknown:
             errors["skills"] = [f"Unknown skill: {skill}." for skill in unknown]
