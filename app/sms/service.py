@@ -10,7 +10,7 @@ import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,6 +117,21 @@ def set_opt_out(*, contact: Contact, opted_out: bool) -> None:
 
 def _after_commit(kind: str, item_id: str) -> None:
     db.session.info.setdefault(AFTER_COMMIT, []).append((kind, item_id))
+
+
+def opted_out_phones(*, phones: Collection[str]) -> set[str]:
+    """Which of these E.164 numbers have opted out of our messages (STOP, or Twilio's 21610)."""
+    wanted = list(dict.fromkeys(phones))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 5000):
+        found.update(
+            db.session.scalars(
+                select(Contact.phone).where(
+                    Contact.phone.in_(wanted[start : start + 5000]), Contact.opted_out.is_(True)
+                )
+            )
+        )
+    return found
 
 
 def queue_message(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.matching import service as matching_service
+from app.sms import service as sms_service
 from app.volunteers import assign
 from app.volunteers.models import Volunteer
 
@@ -110,10 +112,22 @@ def set_vetted(*, volunteer: Volunteer, vetted: bool, actor: str) -> bool:
     return True
 
 
+def engine_volunteers(volunteers: Sequence[Volunteer]) -> list[assign.Volunteer]:
+    """Volunteers as the assignment engine sees them, opted out when their number has texted
+    STOP (one query for all): an offer must never go to a number that asked for no messages."""
+    stopped = sms_service.opted_out_phones(phones=[v.phone for v in volunteers])
+    return [to_engine_volunteer(v, sms_opted_out=v.phone in stopped) for v in volunteers]
+
+
 def to_engine_volunteer(
-    volunteer: Volunteer, *, current_tasks: int = 0, recent_declines: int = 0
+    volunteer: Volunteer,
+    *,
+    current_tasks: int = 0,
+    recent_declines: int = 0,
+    sms_opted_out: bool = False,
 ) -> assign.Volunteer:
-    """The volunteer as the assignment engine sees one (counts come from the task service)."""
+    """The volunteer as the assignment engine sees one (counts come from the task service;
+    engine_volunteers looks up the SMS opt-outs of many at once)."""
     point = (
         (volunteer.lat, volunteer.lon)
         if volunteer.lat is not None and volunteer.lon is not None
@@ -131,6 +145,6 @@ def to_engine_volunteer(
         max_tasks=volunteer.max_tasks,
         current_tasks=current_tasks,
         vetted=volunteer.vetted,
-        opted_out=volunteer.opted_out,
+        opted_out=volunteer.opted_out or sms_opted_out,
         recent_declines=recent_declines,
     )

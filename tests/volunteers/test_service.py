@@ -8,6 +8,7 @@ import pytest
 
 from app.errors import Conflict, ValidationError
 from app.extensions import db
+from app.sms import service as sms_service
 from app.volunteers import assign, service
 
 
@@ -104,3 +105,21 @@ def test_set_vetted_reports_whether_it_changed(app):
         assert service.set_vetted(volunteer=volunteer, vetted=True, actor="user:a") is True
         assert service.set_vetted(volunteer=volunteer, vetted=True, actor="user:b") is False
         assert volunteer.vetted_by == "user:a"
+
+
+def test_a_volunteer_whose_number_texted_stop_is_never_offered_a_task(app):
+    with app.app_context():
+        stopped = register(phone="+15555550311", skills=["first_aid"])
+        willing = register(phone="+15555550312", skills=["first_aid"])
+        db.session.commit()
+        # The first number sends STOP (the SMS service records it on the number's contact).
+        contact = sms_service.get_or_create_contact(phone="+15555550311")
+        sms_service.set_opt_out(contact=contact, opted_out=True)
+        db.session.commit()
+
+        engines = service.engine_volunteers([stopped, willing])
+
+        assert [e.opted_out for e in engines] == [True, False]
+        task = assign.Task(id="t1", skills=frozenset({"first_aid"}), point=engines[1].point)
+        ranked = assign.rank(assign.prepare_pool(engines), task, limit=5)
+        assert [r.volunteer_id for r in ranked] == [willing.id]
