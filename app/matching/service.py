@@ -10,7 +10,7 @@ import logging
 import math
 import traceback
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -463,37 +463,46 @@ def _insert_postings(pairs: list[tuple[int, int]]) -> None:
     insert_tuples(MatchPosting.__table__, _POSTING_COLUMNS, chunk_postings(hashes, seqs))
 
 
-def _remove_postings(pairs: list[tuple[int, int]]) -> None:
-    """Take reports out of keys: each chunk holding one of the (key_hash, seq) pairs is written
-    again without it (or deleted when nothing is left)."""
-    if not pairs:
-        return
-    gone: dict[int, set[int]] = {}
-    for hashed, seq in pairs:
-        gone.setdefault(hashed, set()).add(seq)
+def _chunks_of(keys: Iterable[int]) -> Iterator[tuple[int, int, bytes]]:
+    """Every posting chunk (key_hash, seq_first, seqs) of these keys."""
     postings = MatchPosting.__table__
-    deleted: list[dict[str, Any]] = []
-    kept: list[tuple[int, int]] = []
-    for chunk in chunked(sorted(gone)):
-        rows = db.session.execute(
+    for chunk in chunked(sorted(set(keys))):
+        yield from db.session.execute(
             select(postings.c.key_hash, postings.c.seq_first, postings.c.seqs).where(
                 postings.c.key_hash.in_(chunk)
             )
         )
-        for hashed, first, data in rows:
-            seqs = unpack_seqs(data)
-            drop = np.isin(seqs, list(gone[hashed]))
-            if drop.any():
-                deleted.append({"b_key_hash": hashed, "b_seq_first": first})
-                kept.extend((hashed, int(q)) for q in seqs[~drop])
-    if deleted:
-        db.session.execute(
-            delete(postings).where(
-                postings.c.key_hash == bindparam("b_key_hash"),
-                postings.c.seq_first == bindparam("b_seq_first"),
-            ),
-            deleted,
-        )
+
+
+def _delete_chunks(chunks: list[tuple[int, int]]) -> None:
+    """Delete posting chunks by primary key (key_hash, seq_first)."""
+    if not chunks:
+        return
+    postings = MatchPosting.__table__
+    db.session.execute(
+        delete(postings).where(
+            postings.c.key_hash == bindparam("b_key_hash"),
+            postings.c.seq_first == bindparam("b_seq_first"),
+        ),
+        [{"b_key_hash": key, "b_seq_first": first} for key, first in chunks],
+    )
+
+
+def _remove_postings(pairs: list[tuple[int, int]]) -> None:
+    """Take reports out of keys: each chunk holding one of the (key_hash, seq) pairs is written
+    again without it (or deleted when nothing is left)."""
+    gone: dict[int, set[int]] = {}
+    for hashed, seq in pairs:
+        gone.setdefault(hashed, set()).add(seq)
+    deleted: list[tuple[int, int]] = []
+    kept: list[tuple[int, int]] = []
+    for hashed, first, data in _chunks_of(gone):
+        seqs = unpack_seqs(data)
+        drop = np.isin(seqs, list(gone[hashed]))
+        if drop.any():
+            deleted.append((hashed, first))
+            kept.extend((hashed, int(q)) for q in seqs[~drop])
+    _delete_chunks(deleted)
     _insert_postings(kept)
 
 
@@ -529,10 +538,12 @@ def _profile_values(entry: IndexEntry, now: Any) -> dict[str, Any]:
 
 # A key is compacted once it has this many chunks smaller than a tenth of a full one.
 COMPACT_MIN_CHUNKS = 8
+# Keys compacted per call (and per commit of the periodic task).
+COMPACT_KEYS = 2000
 _SMALL_CHUNK_BYTES = POSTING_CHUNK * 4 // 10
 
 
-def compact_postings(*, max_keys: int = 2000) -> int:
+def compact_postings(*, max_keys: int = COMPACT_KEYS) -> int:
     """Merge the small chunks of keys filed report by report (each POST adds one-number chunks)
     into full ones, up to `max_keys` keys a call; returns how many keys were compacted.
 
@@ -553,23 +564,12 @@ def compact_postings(*, max_keys: int = 2000) -> int:
     )
     if not keys:
         return 0
+    deleted: list[tuple[int, int]] = []
     merged: list[tuple[int, int]] = []
-    deleted: list[dict[str, Any]] = []
-    for chunk in chunked(keys):
-        for hashed, first, data in db.session.execute(
-            select(postings.c.key_hash, postings.c.seq_first, postings.c.seqs).where(
-                postings.c.key_hash.in_(chunk)
-            )
-        ):
-            deleted.append({"b_key_hash": hashed, "b_seq_first": first})
-            merged.extend((hashed, int(q)) for q in unpack_seqs(data))
-    db.session.execute(
-        delete(postings).where(
-            postings.c.key_hash == bindparam("b_key_hash"),
-            postings.c.seq_first == bindparam("b_seq_first"),
-        ),
-        deleted,
-    )
+    for hashed, first, data in _chunks_of(keys):
+        deleted.append((hashed, first))
+        merged.extend((hashed, int(q)) for q in unpack_seqs(data))
+    _delete_chunks(deleted)
     _insert_postings(list(dict.fromkeys(merged)))
     return len(keys)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from huey import crontab
 
+from app.common.bulk import chunked
 from app.extensions import db, huey, in_app_context
 from app.matching import service
 from app.reports import service as reports_service
@@ -20,7 +21,7 @@ def match_reports_task(report_ids: list[str]) -> int:
     Each batch is committed on its own: the shared count rows stay locked only while a batch is
     indexed, never while it is matched, so the web requests that submit reports do not wait.
     """
-    batches = [report_ids[i : i + BATCH_SIZE] for i in range(0, len(report_ids), BATCH_SIZE)]
+    batches = list(chunked(report_ids, BATCH_SIZE))
     for ids in batches:
         service.index_reports(reports=reports_service.get_reports(report_ids=ids))
         db.session.commit()
@@ -55,5 +56,5 @@ def compact_postings_task() -> int:
         done = service.compact_postings()
         db.session.commit()
         compacted += done
-        if done < 2000:
+        if done < service.COMPACT_KEYS:
             return compacted

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from app.common.bulk import BoundRows, bind_rows, existing, insert_bound
+from app.common.fields import point_errors
 from app.common.ids import is_id, new_id, new_reference, normalize_reference
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -277,8 +278,8 @@ def update_report(*, report: Report, changes: dict[str, Any]) -> list[str]:
         setattr(report, name, changes[name])
     if not has_name_or_description({f: getattr(report, f) for f in IDENTITY_FIELDS}):
         raise ValidationError(errors={"_schema": [NO_IDENTITY]})
-    if (report.lat is None) != (report.lon is None):
-        raise ValidationError(errors={"lat": ["Give lat and lon together."]})
+    if errors := point_errors({"lat": report.lat, "lon": report.lon}):
+        raise ValidationError(errors=errors)
     if changed:
         now = utcnow()
         report.updated_at = now

@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.common.bulk import chunked
 from app.common.ids import REFERENCE_ALPHABET, is_id
 from app.common.phones import PhoneError, normalize_phone
 from app.common.time import utcnow
@@ -121,14 +122,11 @@ def _after_commit(kind: str, item_id: str) -> None:
 
 def opted_out_phones(*, phones: Collection[str]) -> set[str]:
     """Which of these E.164 numbers have opted out of our messages (STOP, or Twilio's 21610)."""
-    wanted = list(dict.fromkeys(phones))
     found: set[str] = set()
-    for start in range(0, len(wanted), 5000):
+    for chunk in chunked(list(dict.fromkeys(phones))):
         found.update(
             db.session.scalars(
-                select(Contact.phone).where(
-                    Contact.phone.in_(wanted[start : start + 5000]), Contact.opted_out.is_(True)
-                )
+                select(Contact.phone).where(Contact.phone.in_(chunk), Contact.opted_out.is_(True))
             )
         )
     return found

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.common.fields import point_errors
 from app.common.ids import is_id
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -89,8 +90,8 @@ def update_volunteer(
         _check_phone_free(changes["phone"], volunteer_id=volunteer.id)
     for name in changed:
         setattr(volunteer, name, changes[name])
-    if (volunteer.lat is None) != (volunteer.lon is None):
-        raise ValidationError(errors={"lat": ["Give lat and lon together."]})
+    if errors := point_errors({"lat": volunteer.lat, "lon": volunteer.lon}):
+        raise ValidationError(errors=errors)
     if "home_location" in changed and "lat" not in changes:
         _locate(volunteer)
         changed.extend(name for name in ("lat", "lon") if name not in changed)
