@@ -61,7 +61,7 @@ def register_blueprints(app: Flask) -> None:
     from app.matching.routes import blp as matching_blp
     from app.reports.routes import blp as reports_blp
     from app.sms.routes import bp as sms_bp
-    from app.volunteers.routes import blp as volunteers_blp
+    from app.volunteers.routes.volunteers import blp as volunteers_blp
 
     register_request_hooks(app)
     app.register_blueprint(health_bp)
@@ -89,7 +89,7 @@ def register_cli(app: Flask) -> None:
     from app.matching.cli import matching_cli
     from app.reports.cli import demo_cli
     from app.sms.cli import sms_cli
-    from app.volunteers.cli import volunteers_cli
+    from app.volunteers.cli.volunteers import volunteers_cli
 
     for group in (
         users_cli,

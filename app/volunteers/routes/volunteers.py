@@ -11,7 +11,7 @@ from app.common.idempotency import transactional
 from app.common.pagination import decode_cursor, page_of
 from app.extensions import limit
 from app.volunteers import service
-from app.volunteers.schemas import (
+from app.volunteers.schemas.volunteers import (
     VetInSchema,
     VolunteerCreatedSchema,
     VolunteerInSchema,

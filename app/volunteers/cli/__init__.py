@@ -1,0 +1,1 @@
+"""`flask volunteers`, `flask tasks` and `flask offers`."""

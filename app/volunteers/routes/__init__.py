@@ -1,0 +1,1 @@
+"""Volunteers API: volunteers, tasks and donors' offers (one blueprint per resource)."""

@@ -1,0 +1,1 @@
+"""Volunteers domain schemas: volunteers, tasks, donors' offers."""
