@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text, true
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.ids import new_id
@@ -87,6 +99,10 @@ class Report(db.Model):
     verified: Mapped[bool] = mapped_column(default=True, server_default=true())
     verified_by: Mapped[str | None] = mapped_column(String(40))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # PFIF data expiry: past expiry_date the report and its notes are gone for every reader
+    # (expired_at says since when: the placeholder's date), and it is purged some days later.
+    expiry_date: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     notes: Mapped[list[Note]] = relationship(
         back_populates="report",
@@ -133,3 +149,67 @@ class Note(db.Model):
     )
 
     report: Mapped[Report] = relationship(back_populates="notes", foreign_keys=[report_id])
+
+
+class ReportTombstone(db.Model):
+    """What is left of a purged report: PFIF's expired placeholder (ids and dates only), so that
+    partners who hold a clone learn it is gone."""
+
+    __tablename__ = "report_tombstones"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    source_record_id: Mapped[str | None] = mapped_column(String(500), unique=True)
+    is_minor: Mapped[bool] = mapped_column(default=False)
+    expiry_date: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the placeholder was made (the report's expired_at): its PFIF source and entry date.
+    entry_date: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeletionRequest(db.Model):
+    """A family asked to delete their report; an SMS code to the report's phone confirms it.
+    Only a digest of the code is kept."""
+
+    __tablename__ = "report_deletion_requests"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ImportJob(db.Model):
+    """A shelter roster (CSV or XLSX) uploaded for preview, then imported in the background.
+
+    The file is kept until the import is done (then dropped): it holds personal data.
+    """
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('previewed', 'queued', 'running', 'done', 'failed')", name="status"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    format: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="previewed")
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Column of the file -> report field, as detected or as the coordinator corrected it.
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    defaults: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    loaded_rows: Mapped[int] = mapped_column(Integer, default=0)
+    # Row number (as in the file) -> field errors; at most a few thousand are kept.
+    errors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
