@@ -1,5 +1,6 @@
 """Volunteers' tables: volunteers, tasks with their history and dispatches, donors' offers."""
 
+from app.volunteers.models.donations import DonationOffer, Donor, Pairing
 from app.volunteers.models.volunteers import Volunteer
 
-__all__ = ["Volunteer"]
+__all__ = ["DonationOffer", "Donor", "Pairing", "Volunteer"]
