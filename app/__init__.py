@@ -61,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     from app.matching.routes import blp as matching_blp
     from app.reports.routes import blp as reports_blp
     from app.sms.routes import bp as sms_bp
+    from app.volunteers.routes.offers import blp as offers_blp
     from app.volunteers.routes.volunteers import blp as volunteers_blp
 
     register_request_hooks(app)
@@ -70,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(reports_blp)
     api.register_blueprint(matching_blp)
     api.register_blueprint(volunteers_blp)
+    api.register_blueprint(offers_blp)
 
     @app.get("/api/v1/docs/assets/<path:filename>")
     def swagger_assets(filename: str):
@@ -89,6 +91,7 @@ def register_cli(app: Flask) -> None:
     from app.matching.cli import matching_cli
     from app.reports.cli import demo_cli
     from app.sms.cli import sms_cli
+    from app.volunteers.cli.offers import offers_cli
     from app.volunteers.cli.volunteers import volunteers_cli
 
     for group in (
@@ -100,5 +103,6 @@ def register_cli(app: Flask) -> None:
         matching_cli,
         sms_cli,
         volunteers_cli,
+        offers_cli,
     ):
         app.cli.add_command(group)

@@ -16,6 +16,8 @@ _ROLE_PERMISSIONS = {
         "volunteers:read",
         "volunteers:write",
         "volunteers:vet",
+        "offers:read",
+        "offers:write",
     },
     "admin": {
         "reports:read",
@@ -27,6 +29,8 @@ _ROLE_PERMISSIONS = {
         "volunteers:read",
         "volunteers:write",
         "volunteers:vet",
+        "offers:read",
+        "offers:write",
         "audit:read",
     },
 }

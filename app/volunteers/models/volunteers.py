@@ -36,7 +36,8 @@ class Volunteer(db.Model):
     opted_out: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: the dispatcher's per-process pool is rebuilt when the latest change moves.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
