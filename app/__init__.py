@@ -35,7 +35,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from app import geocoder
     from app.config import check_sms_settings
-    from app.extensions import api, db, limiter, migrate
+    from app.extensions import api, babel, csrf, db, limiter, migrate
+    from app.web.i18n import select_locale
 
     check_sms_settings(app.config)
 
@@ -44,6 +45,8 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     limiter.init_app(app)
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
     api.init_app(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "rut_… or ruk_…"}
@@ -63,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from app.sms.routes import bp as sms_bp
     from app.volunteers.routes.offers import blp as offers_blp
     from app.volunteers.routes.volunteers import blp as volunteers_blp
+    from app.web import register_web
 
     register_request_hooks(app)
     app.register_blueprint(health_bp)
@@ -71,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(reports_blp)
     api.register_blueprint(matching_blp)
     api.register_blueprint(volunteers_blp)
+    register_web(app)
     api.register_blueprint(offers_blp)
 
     @app.get("/api/v1/docs/assets/<path:filename>")

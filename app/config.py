@@ -214,6 +214,57 @@ def check_sms_settings(settings: Mapping[str, Any]) -> None:
         raise ConfigError("SMS_LEASE_S must be longer than SMS_SEND_TIMEOUT_S")
 
 
+def web_config(env: Mapping[str, str], *, production: bool) -> dict[str, Any]:
+    """The server-rendered pages (app/web): sessions, CSRF, photos, the map, languages."""
+    tile_url = (env.get("MAP_TILE_URL") or "").strip() or None
+    if tile_url and urlsplit(tile_url).scheme not in ("http", "https"):
+        raise ConfigError(
+            "MAP_TILE_URL must be an http(s) URL template such as .../{z}/{x}/{y}.png"
+        )
+    photo_max = _int(env, "PHOTO_MAX_BYTES", 8 * 1024 * 1024)
+    if photo_max < 1024:
+        raise ConfigError("PHOTO_MAX_BYTES must be at least 1024")
+    return {
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        # CSRF is checked by the web blueprints only: the JSON API and Twilio's webhooks
+        # authenticate otherwise. No time limit: a form filled slowly on a bad connection
+        # must still go through (the token lives as long as the browser session).
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", production),
+        # How long a coordinator's web session (its bearer token) lasts.
+        "WEB_SESSION_DAYS": _int(env, "WEB_SESSION_DAYS", 1),
+        # Photos sent with the web form: re-encoded, stored here, shown to coordinators only.
+        "PHOTO_DIR": env.get("PHOTO_DIR") or str(INSTANCE_DIR / "photos"),
+        "PHOTO_MAX_BYTES": photo_max,
+        # Map tiles for the coordinators' map (e.g. a local tile server); without it the map
+        # page is a list. Never a public tile server by default: there may be no internet.
+        "MAP_TILE_URL": tile_url,
+        "MAP_TILE_ATTRIBUTION": (env.get("MAP_TILE_ATTRIBUTION") or "").strip(),
+    }
+
+
+def dispatch_config(env: Mapping[str, str]) -> dict[str, Any]:
+    """Volunteer dispatch by SMS: how long an offer stands, how wide and how often it goes out."""
+    settings = {
+        # "Reply YES 4821 within 20 min": an unanswered offer expires and goes to the next best.
+        "DISPATCH_OFFER_MINUTES": _int(env, "DISPATCH_OFFER_MINUTES", 20),
+        # Offers out per open place in a round: the first to answer YES take the places.
+        "DISPATCH_FANOUT": _int(env, "DISPATCH_FANOUT", 2),
+        # Rounds of offers before an unfilled task goes to the coordinators' queue.
+        "DISPATCH_MAX_ROUNDS": _int(env, "DISPATCH_MAX_ROUNDS", 3),
+        # Declines and unanswered offers within this many days make a volunteer costlier.
+        "DISPATCH_DECLINE_DAYS": _int(env, "DISPATCH_DECLINE_DAYS", 7),
+    }
+    for name, value in settings.items():
+        if value < 1:
+            raise ConfigError(f"{name} must be at least 1")
+    return settings
+
+
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     env = os.environ if env is None else env
@@ -269,6 +320,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATE_LIMIT_REPORTS": env.get("RATE_LIMIT_REPORTS", "120/minute"),
         "RATE_LIMIT_STATUS_CHECK": env.get("RATE_LIMIT_STATUS_CHECK", "10/minute;60/hour"),
         "RATE_LIMIT_LOGIN": env.get("RATE_LIMIT_LOGIN", "10/minute;100/hour"),
+        **web_config(env, production=production),
         # flask-smorest: the OpenAPI document is generated from the marshmallow schemas.
         "API_TITLE": "Reunite",
         "API_VERSION": "v1",

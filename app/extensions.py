@@ -8,11 +8,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, current_app, has_app_context
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api as _SmorestApi
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -74,6 +76,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 api = Api()
 limiter = Limiter(key_func=get_remote_address)
+babel = Babel()
+# Checked by the web blueprints only (WTF_CSRF_CHECK_DEFAULT is off): see app.web.
+csrf = CSRFProtect()
 
 
 def limit(setting: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
