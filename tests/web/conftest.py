@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
@@ -119,3 +120,52 @@ def browser(_driver: Any) -> Iterator[Any]:
     _driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
     yield _driver
     _driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+
+
+PEPE = {
+    "kind": "missing",
+    "full_name": "Pepe García",
+    "given_name": None,
+    "family_name": None,
+    "sex": "male",
+    "age": "34",
+    "home_city": "Yauco",
+    "home_country": "PR",
+    "author_phone": "+15555550123",
+    "language": "es",
+}
+JOSE_AT_SHELTER = {
+    "kind": "found",
+    "full_name": "GARCIA LOPEZ, JOSE",
+    "given_name": None,
+    "family_name": None,
+    "sex": "male",
+    "age": "30-40",
+    "last_known_location": "Escuela Luis Muñoz Rivera, Guánica",
+    "home_city": None,
+    "home_country": "PR",
+    "author_name": "Refugio Guánica",
+    "author_phone": "+15555550188",
+    "language": "es",
+}
+
+
+@pytest.fixture
+def pair(app: Flask, make_report) -> dict[str, Any]:
+    """Pepe García reported missing by his family, José García López found at a shelter, and
+    the candidate matching made of them: {"missing", "found", "match_id"}."""
+    from app.matching.models import MatchCandidate
+
+    found = make_report(**JOSE_AT_SHELTER)
+    missing = make_report(**PEPE)
+    with app.app_context():
+        from app.extensions import db
+
+        match_id = db.session.scalar(
+            sa.select(MatchCandidate.id).where(
+                MatchCandidate.left_report_id == missing["id"],
+                MatchCandidate.right_report_id == found["id"],
+            )
+        )
+    assert match_id, "matching found no candidate for the pair"
+    return {"missing": missing, "found": found, "match_id": match_id}
