@@ -411,3 +411,48 @@ def test_two_coordinators_accepting_at_once_never_overdraw_the_offer(app, make_o
     statuses = sorted(get(app, Pairing, p).status for p in pairings)
     assert statuses == ["accepted", "proposed"]
     assert len(outbox(app)) == 2  # the winner's two messages, nothing from the loser
+
+
+def test_a_closed_task_or_a_need_nobody_can_serve_gets_no_pairing(app, make_offer, make_need):
+    offer_id = make_offer(quantity=100)
+    open_need = make_need()
+    with app.app_context():
+        (pairing,) = service.propose_pairings(task_id=open_need, offer_id=offer_id, actor="c")
+        db.session.get(Task, open_need).status = "cancelled"
+        db.session.flush()
+        with pytest.raises(Conflict) as closed:
+            service.accept_pairing(pairing_id=pairing.id, actor="c")
+        assert closed.value.code == "task_closed"
+        with pytest.raises(Conflict):
+            service.offer_candidates(task_id=open_need)
+        db.session.rollback()
+    with app.app_context(), pytest.raises(Conflict) as none:
+        service.propose_pairings(task_id=make_need(supply_category="fuel"), actor="c")
+    assert none.value.code == "no_offers"
+
+
+# ---- command line ---------------------------------------------------------------------------
+
+
+def test_cli_lists_ranks_and_pairs(app, make_offer, make_need):
+    offer_id = make_offer(quantity=100)
+    need_id = make_need(supply_quantity=40)
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["offers", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert offer_id in listed.output and "100/100 litre" in listed.output
+    assert "+15555550111" not in listed.output  # phones are masked
+    ranked = runner.invoke(args=["offers", "candidates", need_id])
+    assert ranked.exit_code == 0, ranked.output
+    assert "40 missing" in ranked.output and f"{offer_id} x 40" in ranked.output
+    paired = runner.invoke(args=["offers", "pair", offer_id, need_id, "40", "--by", "ops"])
+    assert paired.exit_code == 0, paired.output
+    assert "40 accepted" in paired.output
+    assert get(app, DonationOffer, offer_id).remaining == 60
+    assert len(outbox(app)) == 2
+    again = runner.invoke(args=["offers", "pair", offer_id, need_id, "1"])
+    assert again.exit_code != 0 and "cover this need already" in again.output
+    assert runner.invoke(args=["offers", "pair", offer_id, need_id, "-3"]).exit_code != 0
+    unknown = runner.invoke(args=["offers", "candidates", "nope"])
+    assert unknown.exit_code != 0 and "No task" in unknown.output
+    assert runner.invoke(args=["offers", "expire"]).output.strip() == "0 offers expired"

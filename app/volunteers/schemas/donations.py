@@ -47,6 +47,12 @@ class DonorInSchema(ma.Schema):
         if errors := point_errors(data):
             raise ma.ValidationError(errors)
 
+    @ma.post_load
+    def _normalize(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("language"):
+            data["language"] = data["language"].replace("_", "-").lower()
+        return data
+
 
 class OfferFieldsSchema(ma.Schema):
     """What is offered, how much, where and when (shared by registration and corrections)."""

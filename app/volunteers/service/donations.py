@@ -25,6 +25,7 @@ from app.sms import service as sms_service
 from app.volunteers.assign import Reason, Window, supply
 from app.volunteers.models import DonationOffer, Donor, Pairing, Task, TaskEvent
 from app.volunteers.models.donations import PAIRING_HOLDING
+from app.volunteers.models.tasks import TASK_CLOSED
 
 # What a coordinator may correct on an offer (its category and donor stay: pairings rest on them).
 OFFER_FIELDS = frozenset(
@@ -263,6 +264,8 @@ def get_need(*, task_id: str) -> Task:
         raise NotFound("No task with this id.", code="task_not_found")
     if not task.supply_category or not task.supply_quantity:
         raise Conflict("This task asks for no goods.", code="task_not_a_need")
+    if task.status in TASK_CLOSED:
+        raise Conflict(f"This task is {task.status}.", code="task_closed")
     return task
 
 
@@ -408,6 +411,8 @@ def propose_pairings(
     if offer_id is None:
         if quantity is not None:
             raise ValidationError(errors={"quantity": ["Give it with offer_id."]})
+        if not found.proposal.parts:
+            raise Conflict("No open offer can serve this need.", code="no_offers")
         offers = {row.id: row for row, _ in found.ranked}
         missing = [p.offer_id for p in found.proposal.parts if p.offer_id not in offers]
         for extra in missing:
@@ -513,6 +518,8 @@ def accept_pairing(
     if pairing.status != "proposed":
         raise Conflict(f"This pairing was already {pairing.status}.", code="pairing_decided")
     _check_pairable(task, offer, now)
+    if task.status in TASK_CLOSED:
+        raise Conflict(f"This task is {task.status}.", code="task_closed")
     outstanding = (task.supply_quantity or 0) - covered(task.id)
     _check_quantity(pairing.quantity, offer=offer, outstanding=outstanding)
     offer.remaining -= pairing.quantity
