@@ -62,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     from app.extensions import api
     from app.health import bp as health_bp
     from app.matching.routes import blp as matching_blp
+    from app.pfif.routes import blp as pfif_blp
     from app.reports.routes import blp as reports_blp
     from app.sms.routes import bp as sms_bp
     from app.volunteers.routes.offers import blp as offers_blp
@@ -74,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(auth_blp)
     api.register_blueprint(reports_blp)
     api.register_blueprint(matching_blp)
+    api.register_blueprint(pfif_blp)
     api.register_blueprint(volunteers_blp)
     register_web(app)
     api.register_blueprint(offers_blp)
@@ -94,6 +96,7 @@ def register_cli(app: Flask) -> None:
     from app.auth.cli import keys_cli, tokens_cli, users_cli
     from app.cli import maintenance_cli
     from app.matching.cli import matching_cli
+    from app.pfif.cli import pfif_cli
     from app.reports.cli import demo_cli
     from app.sms.cli import sms_cli
     from app.volunteers.cli.offers import offers_cli
@@ -106,6 +109,7 @@ def register_cli(app: Flask) -> None:
         demo_cli,
         maintenance_cli,
         matching_cli,
+        pfif_cli,
         sms_cli,
         volunteers_cli,
         offers_cli,

@@ -68,6 +68,45 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def lifecycle_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """PFIF exchange, data expiry and deletion, bulk imports (docs/pfif.md)."""
+    env = os.environ if env is None else env
+    public = (env.get("PUBLIC_BASE_URL") or "").strip()
+    settings = {
+        # The domain of this repository's PFIF record ids (domain/person.<id>).
+        "PFIF_DOMAIN": (env.get("PFIF_DOMAIN") or "").strip()
+        or (urlsplit(public).hostname if public else None)
+        or "reunite.invalid",
+        "PFIF_SOURCE_NAME": (env.get("PFIF_SOURCE_NAME") or "").strip() or "Reunite",
+        # A report expires this many days after it is made, unless a coordinator extends it.
+        "REPORT_EXPIRY_DAYS": _int(env, "REPORT_EXPIRY_DAYS", 90),
+        # An expired report is purged (deleted for good) this many days after it expired.
+        "REPORT_PURGE_AFTER_DAYS": _int(env, "REPORT_PURGE_AFTER_DAYS", 30),
+        # A confirmed reunification expires (then is purged) this many days after; 0: never.
+        "REUNIFIED_CLOSE_AFTER_DAYS": _int(env, "REUNIFIED_CLOSE_AFTER_DAYS", 30),
+        "DELETION_CODE_TTL_MINUTES": _int(env, "DELETION_CODE_TTL_MINUTES", 30),
+        "RATE_LIMIT_DELETION": env.get("RATE_LIMIT_DELETION", "5/minute;20/hour"),
+        # PFIF and roster uploads may be far larger than other requests.
+        "IMPORT_MAX_BODY_BYTES": _int(env, "IMPORT_MAX_BODY_BYTES", 64 * 1024 * 1024),
+    }
+    check_lifecycle_settings(settings)
+    return settings
+
+
+def check_lifecycle_settings(settings: Mapping[str, Any]) -> None:
+    """PFIF asks that expired data be gone within 60 days; refuse settings that break it."""
+    if int(settings.get("REPORT_EXPIRY_DAYS") or 0) < 1:
+        raise ConfigError("REPORT_EXPIRY_DAYS must be at least 1")
+    purge = int(settings.get("REPORT_PURGE_AFTER_DAYS") or 0)
+    if not 0 <= purge <= 59:
+        # The purge runs daily, so a record may wait one more day: 59 keeps it within 60.
+        raise ConfigError("REPORT_PURGE_AFTER_DAYS must be between 0 and 59 (PFIF: 60 days)")
+    if int(settings.get("REUNIFIED_CLOSE_AFTER_DAYS") or 0) < 0:
+        raise ConfigError("REUNIFIED_CLOSE_AFTER_DAYS must be 0 (never) or more")
+    if int(settings.get("DELETION_CODE_TTL_MINUTES") or 0) < 1:
+        raise ConfigError("DELETION_CODE_TTL_MINUTES must be at least 1")
+
+
 def queue_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Where the job queue lives: Redis when REDIS_URL is set (production), else SQLite."""
     env = os.environ if env is None else env
@@ -290,6 +329,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         **queue_config(env),
         **geocoder_config(env),
         **sms_config(env),
+        **lifecycle_config(env),
         "REUNITE_ENV": reunite_env,
         # A random key outside production keeps the demo secret-free; sessions do not survive
         # a restart, which is what a demo wants.

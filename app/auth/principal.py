@@ -12,6 +12,9 @@ _ROLE_PERMISSIONS = {
         "reports:read_minors",
         "reports:write",
         "reports:verify",
+        "reports:expiry",
+        "reports:import",
+        "pfif:import",
         "matches:review",
         "volunteers:read",
         "volunteers:write",
@@ -25,6 +28,9 @@ _ROLE_PERMISSIONS = {
         "reports:read_minors",
         "reports:write",
         "reports:verify",
+        "reports:expiry",
+        "reports:import",
+        "pfif:import",
         "matches:review",
         "volunteers:read",
         "volunteers:write",
@@ -34,10 +40,12 @@ _ROLE_PERMISSIONS = {
         "audit:read",
     },
 }
+# PFIF export (pfif:export) is for partner keys only; with full_read it carries contact fields
+# and exact locations, with read alone it is redacted. A write key may push PFIF records.
 _SCOPE_PERMISSIONS = {
-    "read": {"reports:read"},
-    "full_read": {"reports:read", "reports:read_full"},
-    "write": {"reports:write"},
+    "read": {"reports:read", "pfif:export"},
+    "full_read": {"reports:read", "reports:read_full", "pfif:export"},
+    "write": {"reports:write", "pfif:import"},
 }
 
 

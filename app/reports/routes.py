@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, after_this_request, url_for
+from flask import Response, after_this_request, current_app, url_for
 from flask.views import MethodView
 
 from app.auth import service as auth_service
@@ -19,10 +19,16 @@ from app.extensions import limit
 from app.matching import service as matching_service
 from app.matching.tasks import geocode_online_task
 from app.reports import service
+from app.reports import tasks as _tasks  # noqa: F401 - registers the expiry tasks with the worker
 from app.reports.models import Note, Report
 from app.reports.schemas import (
     REDACTED_NOTE_FIELDS,
     REDACTED_REPORT_FIELDS,
+    DeletionConfirmInSchema,
+    DeletionConfirmOutSchema,
+    DeletionRequestInSchema,
+    DeletionRequestOutSchema,
+    ExpiryInSchema,
     NoteInSchema,
     NoteOutSchema,
     NotePageSchema,
@@ -36,6 +42,7 @@ from app.reports.schemas import (
     StatusCheckInSchema,
     StatusCheckOutSchema,
 )
+from app.sms import service as sms_service
 
 blp = Blueprint(
     "reports", __name__, url_prefix="/api/v1/reports", description="Missing and found persons"
@@ -252,3 +259,72 @@ class ReportStatus(MethodView):
         report = service.check_status(reference=data["reference"], phone=data["phone"])
         audit("report.status_check", "report", [report.id])
         return report
+
+
+@blp.route("/<report_id>/expiry")
+class ReportExpiry(MethodView):
+    @transactional
+    @requires("reports:expiry")
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(ExpiryInSchema)
+    @blp.response(200, ReportDetailSchema)
+    def post(self, data, report_id):
+        """Move a report's expiry date, e.g. extend it while the search goes on (coordinators).
+
+        After that date the report and its notes are gone for every reader and export.
+        """
+        principal = current_principal()
+        report = _readable_report(report_id, principal)
+        if service.extend_expiry(report=report, expiry_date=data["expiry_date"]):
+            audit("report.expiry", "report", [report.id])
+        return _report_view(report, principal, with_notes=True)
+
+
+_DELETION_ANSWER = (
+    "If the reference and phone number match a report, a code has been sent to that phone by SMS."
+)
+
+
+@blp.route("/deletion-requests")
+class DeletionRequests(MethodView):
+    @limit("RATE_LIMIT_DELETION")
+    @transactional
+    @blp.arguments(DeletionRequestInSchema)
+    @blp.response(202, DeletionRequestOutSchema)
+    def post(self, data):
+        """Ask to delete a report (public): its reference and the reporter's phone.
+
+        The same answer whether or not they match; when they do, a six-digit code is texted to
+        that phone, to be sent to `/deletion-requests/confirm`.
+        """
+        found = service.request_deletion(reference=data["reference"], phone=data["phone"])
+        if found is not None:
+            report, request, code = found
+            sms_service.queue_message(
+                to=data["phone"],
+                template="deletion_code",
+                language=report.language,
+                params={"reference": report.reference, "code": code},
+                dedupe_key=f"deletion:{request.id}",
+                validity_s=current_app.config["DELETION_CODE_TTL_MINUTES"] * 60,
+            )
+            audit("report.deletion_request", "report", [report.id])
+        return {"message": _DELETION_ANSWER}, 202
+
+
+@blp.route("/deletion-requests/confirm")
+class DeletionConfirmation(MethodView):
+    @limit("RATE_LIMIT_DELETION")
+    @transactional
+    @blp.arguments(DeletionConfirmInSchema)
+    @blp.response(200, DeletionConfirmOutSchema)
+    def post(self, data):
+        """Confirm a deletion with the texted code (public): the report expires at once.
+
+        It is gone for every reader from now, partners receive PFIF's expired placeholder, and
+        the data is purged with the other expired reports.
+        """
+        report = service.confirm_deletion(reference=data["reference"], code=data["code"])
+        matching_service.unindex_reports(report_ids=[report.id])
+        audit("report.delete", "report", [report.id])
+        return {"reference": report.reference, "deleted": True}

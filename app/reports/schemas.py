@@ -128,14 +128,26 @@ class ReportInSchema(ma.Schema):
     source_name = Text(max_length=200)
     source_url = Url()
     source_date = ma.fields.AwareDateTime(allow_none=True, default_timezone=UTC)
+    expiry_date = ma.fields.AwareDateTime(
+        allow_none=True,
+        default_timezone=UTC,
+        metadata={
+            "description": "PFIF expiry: when the report is to be deleted (default: "
+            "REPORT_EXPIRY_DAYS from now)"
+        },
+    )
 
     @ma.validates_schema
     def _check_whole(self, data: dict[str, Any], **kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
         errors.update(point_errors(data))
+        now = datetime.now(UTC)
         source_date = data.get("source_date")
-        if source_date is not None and source_date > datetime.now(UTC) + _CLOCK_SKEW:
+        if source_date is not None and source_date > now + _CLOCK_SKEW:
             errors["source_date"] = ["Must not be in the future."]
+        expiry_date = data.get("expiry_date")
+        if expiry_date is not None and expiry_date <= now:
+            errors["expiry_date"] = ["Must be in the future."]
         if not kwargs.get("partial") and not has_name_or_description(data):
             errors["_schema"] = [NO_IDENTITY]
         if errors:
@@ -168,7 +180,14 @@ class ReportPatchSchema(ReportInSchema):
 
     class Meta:
         unknown = ma.RAISE
-        exclude = ("kind", "source_record_id", "source_name", "source_url", "source_date")
+        exclude = (
+            "kind",
+            "source_record_id",
+            "source_name",
+            "source_url",
+            "source_date",
+            "expiry_date",
+        )
 
 
 class ReportCreatedSchema(ma.Schema):
@@ -262,6 +281,11 @@ class ReportOutSchema(ma.Schema):
     source_url = ma.fields.String(allow_none=True)
     source_date = ma.fields.AwareDateTime(default_timezone=UTC)
     entry_date = ma.fields.AwareDateTime(default_timezone=UTC)
+    expiry_date = ma.fields.AwareDateTime(
+        allow_none=True,
+        default_timezone=UTC,
+        metadata={"description": "After this the report and its notes are gone (PFIF expiry)"},
+    )
     created_at = ma.fields.AwareDateTime(default_timezone=UTC)
     updated_at = ma.fields.AwareDateTime(default_timezone=UTC)
     version = ma.fields.Integer()
@@ -323,6 +347,40 @@ class StatusCheckOutSchema(ma.Schema):
     kind = ma.fields.String()
     status = ma.fields.String(allow_none=True)
     updated_at = ma.fields.AwareDateTime(default_timezone=UTC)
+
+
+class ExpiryInSchema(ma.Schema):
+    """A coordinator moves a report's expiry date."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    expiry_date = ma.fields.AwareDateTime(required=True, default_timezone=UTC)
+
+
+class DeletionRequestInSchema(StatusCheckInSchema):
+    """A family asks to delete their report: its reference and the reporter's phone."""
+
+
+class DeletionRequestOutSchema(ma.Schema):
+    """The same answer whether or not the reference and phone matched."""
+
+    message = ma.fields.String()
+
+
+class DeletionConfirmInSchema(ma.Schema):
+    """The code texted to the reporter's phone confirms the deletion."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    reference = ma.fields.String(required=True, validate=validate.Length(min=6, max=20))
+    code = ma.fields.String(required=True, validate=validate.Regexp(r"^\s*\d{6}\s*$"))
+
+
+class DeletionConfirmOutSchema(ma.Schema):
+    reference = ma.fields.String()
+    deleted = ma.fields.Boolean()
 
 
 ReportPageSchema = page_schema(ReportOutSchema, "ReportPage")

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import UTC, date, datetime
+import hashlib
+import hmac
+import secrets
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from flask import current_app
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import selectinload
 
-from app.common.bulk import BoundRows, bind_rows, existing, insert_bound
+from app.common.bulk import BoundRows, bind_rows, chunked, existing, insert_bound, insert_rows
 from app.common.fields import point_errors
 from app.common.ids import is_id, new_id, new_reference, normalize_reference
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
-from app.reports.models import Note, Report
+from app.reports.models import DeletionRequest, Note, Report, ReportTombstone
 from app.reports.schemas import IDENTITY_FIELDS, NO_IDENTITY, has_name_or_description, parse_age
 
 ADULT_AGE = 18
@@ -82,6 +87,7 @@ def submit_report(*, data: dict[str, Any], created_by: str, verified: bool = Tru
         fields["status"] = _DEFAULT_STATUS[fields["kind"]]
     fields["source_date"] = fields.get("source_date") or now
     fields["is_minor"] = bool(fields.get("is_minor"))
+    fields["expiry_date"] = fields.get("expiry_date") or default_expiry(now)
     report = Report(
         **fields,
         reference=_unused_references(1)[0],
@@ -116,11 +122,13 @@ def prepare_imports(*, rows: Sequence[dict[str, Any]], created_by: str) -> list[
     them (status, age bounds, minor flag, dates), with a new id and a reference to be checked by
     insert_imports(). Needs no database, so it can run in an import's worker processes."""
     now = utcnow()
+    expiry = default_expiry(now)
     prepared: list[dict[str, Any]] = []
     for row in rows:
         fields = {**_IMPORT_DEFAULTS, **row}
         fields["status"] = fields["status"] or _DEFAULT_STATUS[fields["kind"]]
         fields["source_date"] = fields["source_date"] or now
+        fields["expiry_date"] = fields["expiry_date"] or expiry
         fields["is_minor"] = bool(fields["is_minor"])
         bounds = _age_bounds(fields["age"], fields["date_of_birth"], fields["source_date"])
         fields["age_min"], fields["age_max"] = bounds if bounds else (None, None)
@@ -178,7 +186,8 @@ def insert_imports(*, rows: BoundRows) -> tuple[list[str | None], list[int]]:
 _IMPORT_DEFAULTS: dict[str, Any] = {
     column.key: None
     for column in Report.__table__.columns
-    if column.key not in ("id", "reference", "created_by", "created_at", "updated_at", "version")
+    if column.key
+    not in ("id", "reference", "created_by", "created_at", "updated_at", "version", "expired_at")
 } | {"alternate_names": [], "profile_urls": [], "is_minor": False, "verified": True}
 
 
@@ -220,7 +229,7 @@ def get_report(*, report_id: str, include_minors: bool = True) -> Report:
     """A report by id; a minor's report is 'not found' to whoever may not see minors."""
     # An id from the URL may hold anything, NUL included, which PostgreSQL refuses to compare.
     report = db.session.get(Report, report_id) if is_id(report_id) else None
-    if report is None or (report.is_minor and not include_minors):
+    if report is None or (report.is_minor and not include_minors) or is_expired(report):
         raise NotFound("No report with this id.", code="report_not_found")
     return report
 
@@ -230,7 +239,8 @@ def get_reports(*, report_ids: Collection[str]) -> list[Report]:
     ids = [report_id for report_id in dict.fromkeys(report_ids) if is_id(report_id)]
     if not ids:
         return []
-    return list(db.session.scalars(select(Report).where(Report.id.in_(ids))))
+    query = select(Report).where(Report.id.in_(ids), _live(utcnow()))
+    return list(db.session.scalars(query))
 
 
 def count_reports(*, kind: str | None = None) -> int:
@@ -253,7 +263,7 @@ def list_reports(
     include_minors: bool = True,
 ) -> list[Report]:
     """Reports newest first, filtered; returns limit + 1 rows so the caller can paginate."""
-    query = select(Report)
+    query = select(Report).where(_live(utcnow()))
     if kind:
         query = query.where(Report.kind == kind)
     if status:
@@ -357,8 +367,368 @@ def check_status(*, reference: str, phone: str) -> Report:
         if normalized
         else None
     )
-    if report is None or not phone or phone not in (report.author_phone, report.contact_phone):
+    if (
+        report is None
+        or is_expired(report)
+        or not phone
+        or phone not in (report.author_phone, report.contact_phone)
+    ):
         raise NotFound(
             "No report matches this reference and phone number.", code="report_not_found"
         )
     return report
+
+
+# --- Expiry and deletion (PFIF data expiry) ---------------------------------------------------
+
+
+def default_expiry(now: datetime) -> datetime:
+    """When a new report expires unless someone says otherwise (REPORT_EXPIRY_DAYS)."""
+    return now + timedelta(days=current_app.config["REPORT_EXPIRY_DAYS"])
+
+
+def is_expired(report: Report, now: datetime | None = None) -> bool:
+    """Past its expiry date (even before the sweep has marked it): gone for every reader."""
+    if report.expired_at is not None:
+        return True
+    return report.expiry_date is not None and report.expiry_date <= (now or utcnow())
+
+
+def _live(now: datetime) -> Any:
+    return and_(
+        Report.expired_at.is_(None), or_(Report.expiry_date.is_(None), Report.expiry_date > now)
+    )
+
+
+def extend_expiry(*, report: Report, expiry_date: datetime) -> bool:
+    """A coordinator moves a report's expiry date (later, or sooner); returns whether it changed.
+
+    A report that has expired but is not yet purged cannot come back this way: expiry has
+    already been announced to partners as a deletion.
+    """
+    if report.expired_at is not None:
+        raise Conflict("This report has expired.", code="report_expired")
+    if expiry_date <= utcnow():
+        raise ValidationError(
+            errors={"expiry_date": ["Must be in the future; to delete, ask for deletion."]}
+        )
+    if report.expiry_date == expiry_date:
+        return False
+    now = utcnow()
+    report.expiry_date = expiry_date
+    # A new expiry date is a change partners must see (PFIF: source_date and entry_date move).
+    report.source_date = report.entry_date = report.updated_at = now
+    db.session.flush()
+    return True
+
+
+def expire_reports(*, report_ids: Iterable[str], expiry_date: datetime | None = None) -> list[str]:
+    """Make reports inaccessible now (expired placeholders from here on); returns the ids that
+    were live. Their matching index entries are the caller's to remove (the matching service)."""
+    now = utcnow()
+    expired: list[str] = []
+    for chunk in chunked(list(dict.fromkeys(report_ids))):
+        ids = list(
+            db.session.scalars(
+                select(Report.id).where(Report.id.in_(chunk), Report.expired_at.is_(None))
+            )
+        )
+        if not ids:
+            continue
+        values: dict[str, Any] = {"expired_at": now, "entry_date": now, "updated_at": now}
+        if expiry_date is not None:
+            values["expiry_date"] = expiry_date
+        # Core: the placeholder is a change of state, not a correction; no version bump needed.
+        db.session.execute(
+            update(Report).where(Report.id.in_(ids)).values(**values),
+            execution_options={"synchronize_session": False},
+        )
+        expired.extend(ids)
+    db.session.expire_all()
+    return expired
+
+
+def due_for_expiry(*, limit: int) -> list[str]:
+    """Ids of reports past their expiry date that are not marked expired yet."""
+    query = (
+        select(Report.id)
+        .where(Report.expired_at.is_(None), Report.expiry_date <= utcnow())
+        .order_by(Report.expiry_date)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def due_for_purge(*, limit: int) -> list[str]:
+    """Ids of expired reports whose grace period (REPORT_PURGE_AFTER_DAYS) is over."""
+    before = utcnow() - timedelta(days=current_app.config["REPORT_PURGE_AFTER_DAYS"])
+    query = (
+        select(Report.id)
+        .where(Report.expired_at.is_not(None), Report.expired_at <= before)
+        .order_by(Report.expired_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def purge_reports(*, report_ids: Sequence[str]) -> int:
+    """Delete expired reports for good: the report, its notes, its deletion requests and its
+    match candidates (by the database's cascades), leaving a tombstone with ids and dates only.
+    The matching index entries must be removed first (matching service)."""
+    purged = 0
+    now = utcnow()
+    for chunk in chunked(list(report_ids)):
+        rows = db.session.execute(
+            select(
+                Report.id,
+                Report.kind,
+                Report.source_record_id,
+                Report.is_minor,
+                Report.expiry_date,
+                Report.expired_at,
+            ).where(Report.id.in_(chunk), Report.expired_at.is_not(None))
+        ).all()
+        if not rows:
+            continue
+        ids = [row.id for row in rows]
+        insert_rows(
+            ReportTombstone.__table__,
+            [
+                {
+                    "id": row.id,
+                    "kind": row.kind,
+                    "source_record_id": row.source_record_id,
+                    "is_minor": row.is_minor,
+                    # A deletion's placeholder says it expired then, not at a later date.
+                    "expiry_date": min(row.expiry_date or row.expired_at, row.expired_at),
+                    "entry_date": row.expired_at,
+                    "purged_at": now,
+                }
+                for row in rows
+            ],
+        )
+        # Notes first: a note of another report may link here (SET NULL by the database).
+        db.session.execute(delete(Note).where(Note.report_id.in_(ids)))
+        db.session.execute(delete(Report).where(Report.id.in_(ids)))
+        purged += len(ids)
+    db.session.expire_all()
+    return purged
+
+
+def due_reunifications(*, limit: int) -> list[str]:
+    """Ids of live reports linked to another by a confirmed match (a note with a linked report)
+    longer ago than REUNIFIED_CLOSE_AFTER_DAYS; none when that setting is 0."""
+    days = current_app.config["REUNIFIED_CLOSE_AFTER_DAYS"]
+    if days <= 0:
+        return []
+    before = utcnow() - timedelta(days=days)
+    query = (
+        select(Note.report_id)
+        .join(Report, Report.id == Note.report_id)
+        .where(Note.linked_report_id.is_not(None), Note.entry_date <= before, _live(utcnow()))
+        .distinct()
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def _code_digest(request_id: str, code: str) -> str:
+    return hashlib.sha256(f"{request_id}:{code}".encode()).hexdigest()
+
+
+DELETION_CODE_ATTEMPTS = 5
+
+
+def request_deletion(*, reference: str, phone: str) -> tuple[Report, DeletionRequest, str] | None:
+    """A family asks to delete their report: the reference and the reporter's phone must match.
+
+    Returns the report, the request and the code to text to that phone, or None when they do
+    not match (the caller answers the same either way, so neither can be probed).
+    """
+    try:
+        report = check_status(reference=reference, phone=phone)
+    except NotFound:
+        return None
+    now = utcnow()
+    code = f"{secrets.randbelow(10**6):06d}"
+    request = DeletionRequest(
+        id=new_id(),
+        report_id=report.id,
+        created_at=now,
+        expires_at=now + timedelta(minutes=current_app.config["DELETION_CODE_TTL_MINUTES"]),
+    )
+    request.code_hash = _code_digest(request.id, code)
+    db.session.add(request)
+    db.session.flush()
+    return report, request, code
+
+
+def confirm_deletion(*, reference: str, code: str) -> Report:
+    """The SMS code confirms the family's deletion request: the report expires now.
+
+    A wrong code counts against every open request of the report; after five, they are void.
+    """
+    normalized = normalize_reference(reference)
+    report = (
+        db.session.scalar(select(Report).where(Report.reference == normalized))
+        if normalized
+        else None
+    )
+    wrong = NotFound("No deletion request matches this reference and code.", code="not_found")
+    if report is None or is_expired(report):
+        raise wrong
+    now = utcnow()
+    requests = list(
+        db.session.scalars(
+            select(DeletionRequest).where(
+                DeletionRequest.report_id == report.id,
+                DeletionRequest.confirmed_at.is_(None),
+                DeletionRequest.expires_at > now,
+                DeletionRequest.attempts < DELETION_CODE_ATTEMPTS,
+            )
+        )
+    )
+    for request in requests:
+        if hmac.compare_digest(request.code_hash, _code_digest(request.id, code.strip())):
+            request.confirmed_at = now
+            expire_reports(report_ids=[report.id], expiry_date=now)
+            db.session.flush()
+            return report
+    for request in requests:
+        request.attempts += 1
+    db.session.flush()
+    raise wrong
+
+
+# --- Clones and notes from other repositories (PFIF) --------------------------------------------
+
+
+def find_by_source_ids(*, source_ids: Sequence[str]) -> dict[str, Report]:
+    """Reports (live or expired, not purged) by their source_record_id."""
+    found: dict[str, Report] = {}
+    for chunk in chunked(list(dict.fromkeys(source_ids))):
+        for report in db.session.scalars(select(Report).where(Report.source_record_id.in_(chunk))):
+            found[report.source_record_id] = report  # type: ignore[index]
+    return found
+
+
+def purged_source_ids(*, source_ids: Sequence[str]) -> set[str]:
+    """Which of these source ids belong to reports purged here (they must not come back)."""
+    return existing(ReportTombstone.__table__.c.source_record_id, list(source_ids))
+
+
+def existing_note_sources(*, source_ids: Sequence[str]) -> set[str]:
+    """Which of these note source ids are already stored."""
+    return existing(Note.__table__.c.source_record_id, list(source_ids))
+
+
+def update_clone(*, report: Report, data: dict[str, Any]) -> None:
+    """Replace a clone's fields with a newer copy from its home repository (validated input).
+
+    Fields the copy leaves out become empty; the copy's source_date is kept, entry_date is now.
+    """
+    now = utcnow()
+    for name in _CLONE_FIELDS:
+        if name in ("status", "last_known_location") and not data.get(name):
+            continue  # changing state from notes: kept unless the copy says otherwise
+        setattr(report, name, data.get(name, [] if name in _LIST_FIELDS else None))
+    report.expiry_date = data.get("expiry_date") or report.expiry_date
+    report.entry_date = report.updated_at = now
+    _derive(report, age_corrected=True)
+    db.session.flush()
+
+
+_LIST_FIELDS = ("alternate_names", "profile_urls")
+_CLONE_FIELDS = (
+    "full_name",
+    "given_name",
+    "family_name",
+    "alternate_names",
+    "sex",
+    "date_of_birth",
+    "age",
+    "home_street",
+    "home_neighborhood",
+    "home_city",
+    "home_state",
+    "home_postal_code",
+    "home_country",
+    "description",
+    "photo_url",
+    "profile_urls",
+    "author_name",
+    "author_email",
+    "author_phone",
+    "source_name",
+    "source_url",
+    "source_date",
+    "status",
+    "last_known_location",
+    "lat",
+    "lon",
+)
+
+
+def insert_notes(
+    *, rows: Sequence[dict[str, Any]], created_by: str, refresh: Collection[str] = ()
+) -> list[str]:
+    """Insert many notes from validated input with report_id set (and linked_report_id when
+    known), in one statement; then the reports in `refresh` take the state of their latest
+    notes (a new import sets its reports' state from their notes before inserting them)."""
+    if not rows:
+        return []
+    now = utcnow()
+    full = [
+        {
+            **{column.key: None for column in Note.__table__.columns},
+            **row,
+            "id": new_id(),
+            "created_by": created_by,
+            "entry_date": now,
+            "source_date": row.get("source_date") or now,
+        }
+        for row in rows
+    ]
+    insert_rows(Note.__table__, full)
+    for report in get_reports(report_ids=list(refresh)):
+        db.session.refresh(report, ["notes"])
+        _apply_latest_notes(report)
+        report.updated_at = now
+    db.session.flush()
+    return [row["id"] for row in full]
+
+
+def export_page(
+    *,
+    since: datetime | None,
+    skip: int,
+    limit: int,
+    include_minors: bool,
+    after: tuple[datetime, str] | None = None,
+) -> list[Report | ReportTombstone]:
+    """Reports (expired ones included, as placeholders) and tombstones of purged ones, by
+    entry_date then id, from `since` on (or after the (entry_date, id) of the last one seen):
+    PFIF's incremental sync order. Reports come with their notes."""
+    wanted = skip + limit
+
+    def ordered(model: Any) -> Any:
+        query = select(model)
+        if since is not None:
+            query = query.where(model.entry_date >= since)
+        if after is not None:
+            query = query.where(
+                or_(
+                    model.entry_date > after[0],
+                    and_(model.entry_date == after[0], model.id > after[1]),
+                )
+            )
+        if not include_minors:
+            query = query.where(model.is_minor.is_(False))
+        return query.order_by(model.entry_date, model.id).limit(wanted)
+
+    rows: list[Report | ReportTombstone] = [
+        *db.session.scalars(ordered(Report).options(selectinload(Report.notes))),
+        *db.session.scalars(ordered(ReportTombstone)),
+    ]
+    rows.sort(key=lambda row: (row.entry_date, row.id))
+    return rows[skip:wanted]

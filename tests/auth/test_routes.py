@@ -273,6 +273,9 @@ def test_me_for_users_and_keys(client, coordinator, admin, make_key):
         "scopes": [],
         "permissions": [
             "matches:review",
+            "pfif:import",
+            "reports:expiry",
+            "reports:import",
             "reports:read",
             "reports:read_full",
             "reports:read_minors",
@@ -296,7 +299,7 @@ def test_me_for_users_and_keys(client, coordinator, admin, make_key):
         "id": key["id"],
         "role": None,
         "scopes": ["read", "write"],
-        "permissions": ["reports:read", "reports:write"],
+        "permissions": ["pfif:export", "pfif:import", "reports:read", "reports:write"],
     }
 
 

@@ -115,7 +115,7 @@ def test_loaded_reports_index_like_submitted_ones(app, monkeypatch, copy_from):
         loaded_report = db.session.get(Report, report_id)
         orm = db.session.get(Report, submitted.id)
         differ = {"id", "reference", "source_record_id", "created_by", "created_at", "updated_at"}
-        differ |= {"entry_date", "source_date"}
+        differ |= {"entry_date", "source_date", "expiry_date"}
         for column in Report.__table__.columns:
             if column.key not in differ:
                 assert getattr(loaded_report, column.key) == getattr(orm, column.key), column.key

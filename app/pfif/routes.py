@@ -1,0 +1,97 @@
+"""PFIF over HTTP: partners push documents in and pull this repository's records out."""
+
+from __future__ import annotations
+
+from flask import Response, after_this_request, current_app, request
+from flask.views import MethodView
+
+from app.auth.context import BEARER_SECURITY, audit, current_principal, requires
+from app.common.blueprint import Blueprint
+from app.common.idempotency import transactional
+from app.errors import AppError, Forbidden
+from app.matching.tasks import match_reports_task
+from app.pfif import format as pfif
+from app.pfif import service
+from app.pfif.schemas import ExportArgsSchema, ImportOutSchema
+
+blp = Blueprint(
+    "pfif", __name__, url_prefix="/api/v1/pfif", description="PFIF 1.4 exchange with partners"
+)
+_XML_TYPES = (pfif.MIME_TYPE, "application/xml", "text/xml")
+
+
+class UnsupportedMediaType(AppError):
+    status, code, message = 415, "unsupported_media_type", "Send application/pfif+xml."
+
+
+def _match_after_commit(report_ids: list[str]) -> None:
+    """Match what was imported once the request has committed, in the background."""
+    if not report_ids:
+        return
+
+    @after_this_request
+    def enqueue(response: Response) -> Response:
+        if response.status_code < 400:
+            match_reports_task(report_ids)
+        return response
+
+
+@blp.route("")
+class Pfif(MethodView):
+    @transactional
+    @requires("pfif:import")
+    @blp.doc(
+        security=BEARER_SECURITY,
+        requestBody={"content": {pfif.MIME_TYPE: {"schema": {"type": "string"}}}},
+    )
+    @blp.response(200, ImportOutSchema)
+    def post(self):
+        """Import a PFIF 1.1-1.4 document (coordinators, partner keys with write).
+
+        Every valid record is imported; each invalid one is listed under `errors` (which one,
+        why). A document that is not PFIF is a 422 and imports nothing. A record already held
+        is updated only by a copy with a newer source_date; an expired placeholder deletes it.
+        Imported reports are matched in the background.
+        """
+        if request.mimetype not in _XML_TYPES:
+            raise UnsupportedMediaType()
+        request.max_content_length = current_app.config["IMPORT_MAX_BODY_BYTES"]
+        principal = current_principal()
+        summary = service.import_pfif(data=request.get_data(), created_by=principal.label)
+        _match_after_commit(summary.report_ids)
+        if summary.report_ids or summary.expired_ids:
+            audit(
+                "report.import",
+                "report",
+                [*summary.report_ids, *summary.expired_ids],
+                details={"format": "pfif"},
+            )
+        return summary.as_dict()
+
+    @transactional
+    @requires("pfif:export")
+    @blp.doc(
+        security=BEARER_SECURITY,
+        responses={"200": {"content": {pfif.MIME_TYPE: {"schema": {"type": "string"}}}}},
+    )
+    @blp.arguments(ExportArgsSchema, location="query")
+    def get(self, args):
+        """This repository's records in PFIF 1.4, oldest entry_date first (partner keys only).
+
+        With the full_read scope the records carry contact fields and exact places; with read
+        they are redacted (no phones, e-mails, street, postal code, last known place or date of
+        birth; age as a five-year range). Minors are never exported. Expired and deleted
+        records appear as PFIF's expired placeholder.
+        """
+        principal = current_principal()
+        if principal.kind != "key":
+            raise Forbidden("PFIF export is for partner keys.")
+        records, read, _ = service.export_records(
+            since=args.get("min_entry_date"),
+            skip=args["skip"],
+            limit=args["max_results"],
+            full=principal.can("reports:read_full"),
+        )
+        if read:
+            audit("report.export", "report", read, details={"format": "pfif"})
+        return Response(service.export_document(records), mimetype=pfif.MIME_TYPE)

@@ -1,0 +1,55 @@
+"""Periodic data expiry (PFIF): expire what is past its date, purge what expired long enough ago,
+close confirmed reunifications. Run by the worker (`huey_consumer app.worker.huey`)."""
+
+from __future__ import annotations
+
+from huey import crontab
+
+from app.extensions import db, huey, in_app_context
+from app.matching import service as matching_service
+from app.reports import service
+
+BATCH = 1000
+
+
+@huey.periodic_task(crontab(minute="23"))
+@huey.lock_task("expire-reports")
+@in_app_context
+def expire_reports_task() -> int:
+    """Hourly (PFIF asks for within a day): reports past their expiry date become expired
+    placeholders and leave the matching index. Reads treat them as gone from the moment the
+    date passes; this makes it so for exports and matching too."""
+    total = 0
+    while ids := service.due_for_expiry(limit=BATCH):
+        matching_service.unindex_reports(report_ids=ids)
+        total += len(service.expire_reports(report_ids=ids))
+        db.session.commit()
+    return total
+
+
+@huey.periodic_task(crontab(hour="3", minute="41"))
+@huey.lock_task("purge-reports")
+@in_app_context
+def purge_reports_task() -> int:
+    """Daily: reports expired more than REPORT_PURGE_AFTER_DAYS ago are deleted for good (a
+    tombstone with ids and dates stays for PFIF exports)."""
+    total = 0
+    while ids := service.due_for_purge(limit=BATCH):
+        matching_service.unindex_reports(report_ids=ids)  # normally done at expiry already
+        total += service.purge_reports(report_ids=ids)
+        db.session.commit()
+    return total
+
+
+@huey.periodic_task(crontab(hour="3", minute="11"))
+@huey.lock_task("close-reunifications")
+@in_app_context
+def close_reunifications_task() -> int:
+    """Daily: reports of a confirmed reunification older than REUNIFIED_CLOSE_AFTER_DAYS expire
+    now, and are purged (anonymised) with the others."""
+    total = 0
+    while ids := service.due_reunifications(limit=BATCH):
+        matching_service.unindex_reports(report_ids=ids)
+        total += len(service.expire_reports(report_ids=ids, expiry_date=service.utcnow()))
+        db.session.commit()
+    return total
