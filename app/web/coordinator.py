@@ -184,7 +184,10 @@ def match(match_id: str):
     following = [
         m
         for m in matching_service.list_matches(
-            status="potential", limit=2, after=candidate.queue_key, include_minors=True
+            status="potential",
+            limit=2,
+            after=candidate.queue_key,
+            include_minors=_may_see_minors(),
         )
         if m.id != candidate.id
     ]

@@ -24,6 +24,22 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def content_security_policy() -> str:
+    """Scripts and styles from this site only; images also from the map's tile server and, for
+    partners' photo URLs, any https address. No framing (clickjacking)."""
+    tiles = current_app.config.get("MAP_TILE_URL") or ""
+    tile_origin = ""
+    if tiles:
+        parts = urlsplit(tiles.replace("{s}", "a"))
+        host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tiles else parts.netloc
+        tile_origin = f" {parts.scheme}://{host}"
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data: https:{tile_origin}; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
 def error_message(status: int) -> str:
     """A plain-words title for an HTTP status, in the reader's language."""
     messages = {
@@ -46,6 +62,13 @@ def install(bp: Blueprint) -> None:
     def _check_csrf() -> None:
         if current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
+
+    @bp.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
     @bp.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):

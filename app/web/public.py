@@ -188,7 +188,8 @@ def _confirm_by_sms(report) -> bool:
 @bp.get("/report/done")
 def done():
     """The reference, large, and what happens next."""
-    outcome = session.get("done") or {}
+    # Shown once: on a shared phone or a shelter's computer the next family must not see it.
+    outcome = session.pop("done", None) or {}
     return pages.no_store(make_response(render_template("done.html", outcome=outcome)))
 
 

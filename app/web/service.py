@@ -75,30 +75,25 @@ def search_reports(
 def messages_for_report(*, report: Report, limit: int = 50) -> list[dict[str, Any]]:
     """The SMS sent to the report's phones and received about it, oldest first."""
     phones = [p for p in {report.author_phone, report.contact_phone} if p]
-    items: list[dict[str, Any]] = []
+    # Messages about the report carry its id in their dedupe key (a match's notice, a consent
+    # request); the rest went to its phones.
+    about = [OutboxMessage.dedupe_key.like(f"%{report.id}%")]
     if phones:
-        sent = db.session.scalars(
-            select(OutboxMessage)
-            .where(
-                or_(
-                    OutboxMessage.to_phone.in_(phones),
-                    OutboxMessage.dedupe_key.like(f"%{report.id}%"),
-                )
-            )
-            .order_by(OutboxMessage.id.desc())
-            .limit(limit)
-        )
-        items += [
-            {
-                "direction": "out",
-                "at": m.created_at,
-                "phone": m.to_phone,
-                "body": m.body,
-                "status": m.status,
-                "template": m.template,
-            }
-            for m in sent
-        ]
+        about.append(OutboxMessage.to_phone.in_(phones))
+    sent = db.session.scalars(
+        select(OutboxMessage).where(or_(*about)).order_by(OutboxMessage.id.desc()).limit(limit)
+    )
+    items: list[dict[str, Any]] = [
+        {
+            "direction": "out",
+            "at": m.created_at,
+            "phone": m.to_phone,
+            "body": m.body,
+            "status": m.status,
+            "template": m.template,
+        }
+        for m in sent
+    ]
     received = db.session.scalars(
         select(InboundMessage)
         .where(InboundMessage.report_id == report.id)

@@ -54,6 +54,13 @@ def fill(browser: Any, values: dict[str, str]) -> None:
         field.send_keys(value)
 
 
+def log_in(browser: Any, base: str, coordinator: dict[str, str]) -> None:
+    browser.get(base + "/coordinator/login")
+    fill(browser, {"email": coordinator["email"], "password": PASSWORD})
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait_for(browser, "ul.counts")
+
+
 def choose_language(browser: Any, base: str, name: str) -> None:
     browser.get(base + "/")
     browser.find_element(By.LINK_TEXT, name).click()
@@ -183,10 +190,7 @@ def test_a_coordinator_confirms_a_match_and_the_family_sms_is_in_the_outbox(
 
 
 def test_keyboard_shortcuts_move_through_the_queue(live_server, browser, coordinator, pair):
-    browser.get(live_server + "/coordinator/login")
-    fill(browser, {"email": coordinator["email"], "password": PASSWORD})
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    wait_for(browser, "ul.counts")
+    log_in(browser, live_server, coordinator)
     browser.get(live_server + "/coordinator/matches")
     wait_for(browser, "[data-queue-item]")
     browser.find_element(By.TAG_NAME, "body").send_keys("j")
@@ -198,3 +202,19 @@ def test_axe_does_find_violations(browser):
     browser.get("data:text/html,<html><body><img src='x.png'><input type='text'></body></html>")
     found = {v["id"] for v in axe_violations(browser)}
     assert {"image-alt", "label"} <= found
+
+
+def test_the_map_draws_the_reports_when_tiles_are_configured(
+    app, live_server, browser, coordinator, pair
+):
+    # Any image will do as a tile; there is no tile server (nor internet) in the tests.
+    app.config["MAP_TILE_URL"] = (
+        live_server + "/assets/vendor/leaflet/images/layers.png?{z}/{x}/{y}"
+    )
+    log_in(browser, live_server, coordinator)
+    browser.get(live_server + "/coordinator/map")
+    wait_for(browser, "#map .leaflet-interactive")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#map .leaflet-interactive")) >= 1
+    # The list is still there for whoever cannot use the map.
+    assert pair["found"]["reference"] in browser.find_element(By.TAG_NAME, "table").text
+    assert axe_violations(browser) == []

@@ -267,3 +267,15 @@ def test_public_pages_weigh_under_200_kb_with_their_assets(client, path, languag
 def test_pages_with_personal_data_are_not_cached(post_form):
     response = post_form("/report/missing", {**MISSING, "age": "abc"})
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_reference_is_shown_once(client, post_form):
+    post_form("/report/missing", MISSING)
+    assert 'id="reference"' in page_text(client.get("/report/done"))
+    assert 'id="reference"' not in page_text(client.get("/report/done"))
+
+
+def test_web_pages_allow_scripts_from_this_site_only(client):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "Content-Security-Policy" not in client.get("/healthz").headers
