@@ -184,44 +184,63 @@ class Pairings(MethodView):
         return {"items": service.list_pairings(task_id=args["task_id"], offer_id=args["offer_id"])}
 
 
-def _decision(action: str):
-    """A view that decides a pairing; the reason is required to reject or cancel."""
-
-    schema = ReasonInSchema if action in ("accept", "fulfil") else RequiredReasonInSchema
-
+@blp.route("/pairings/<pairing_id>/accept")
+class PairingAcceptance(MethodView):
     @transactional
     @requires("offers:write")
     @blp.doc(security=BEARER_SECURITY)
-    @blp.arguments(schema)
+    @blp.arguments(ReasonInSchema)
     @blp.response(200, PairingOutSchema)
     def post(self, data, pairing_id):
-        actor = current_principal().label
-        if action == "accept":
-            pairing = service.accept_pairing(
-                pairing_id=pairing_id, actor=actor, reason=data.get("reason")
-            )
-        elif action == "reject":
-            pairing = service.reject_pairing(
-                pairing_id=pairing_id, actor=actor, reason=data["reason"]
-            )
-        elif action == "cancel":
-            pairing = service.cancel_pairing(
-                pairing_id=pairing_id, actor=actor, reason=data["reason"]
-            )
-        else:
-            pairing = service.fulfil_pairing(pairing_id=pairing_id, actor=actor)
-        audit(f"pairing.{action}", "pairing", [pairing.id], details={"offer": pairing.offer_id})
+        """Accept a proposed pairing: its quantity is taken from the offer, and the donor and the
+        desk that asked are told by SMS (409 `offer_insufficient` if not enough is left)."""
+        pairing = service.accept_pairing(
+            pairing_id=pairing_id, actor=current_principal().label, reason=data.get("reason")
+        )
+        audit("pairing.accept", "pairing", [pairing.id], details={"offer": pairing.offer_id})
         return pairing
 
-    post.__doc__ = {
-        "accept": "Accept a proposed pairing: the quantity is taken from the offer, and the "
-        "donor and the desk that asked are told by SMS (409 if the offer has not enough left).",
-        "reject": "Reject a proposed pairing, with a reason; nothing is taken.",
-        "cancel": "Cancel a pairing; an accepted one gives its quantity back to the offer.",
-        "fulfil": "Record that the goods of an accepted pairing were handed over.",
-    }[action]
-    return type(f"Pairing{action.title()}", (MethodView,), {"post": post})
+
+@blp.route("/pairings/<pairing_id>/reject")
+class PairingRejection(MethodView):
+    @transactional
+    @requires("offers:write")
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(RequiredReasonInSchema)
+    @blp.response(200, PairingOutSchema)
+    def post(self, data, pairing_id):
+        """Reject a proposed pairing, with a reason; nothing is taken from the offer."""
+        pairing = service.reject_pairing(
+            pairing_id=pairing_id, actor=current_principal().label, reason=data["reason"]
+        )
+        audit("pairing.reject", "pairing", [pairing.id], details={"offer": pairing.offer_id})
+        return pairing
 
 
-for _action in ("accept", "reject", "cancel", "fulfil"):
-    blp.route(f"/pairings/<pairing_id>/{_action}")(_decision(_action))
+@blp.route("/pairings/<pairing_id>/cancel")
+class PairingCancellation(MethodView):
+    @transactional
+    @requires("offers:write")
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(RequiredReasonInSchema)
+    @blp.response(200, PairingOutSchema)
+    def post(self, data, pairing_id):
+        """Cancel a pairing, with a reason; an accepted one gives its quantity back to the offer."""
+        pairing = service.cancel_pairing(
+            pairing_id=pairing_id, actor=current_principal().label, reason=data["reason"]
+        )
+        audit("pairing.cancel", "pairing", [pairing.id], details={"offer": pairing.offer_id})
+        return pairing
+
+
+@blp.route("/pairings/<pairing_id>/fulfil")
+class PairingFulfilment(MethodView):
+    @transactional
+    @requires("offers:write")
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.response(200, PairingOutSchema)
+    def post(self, pairing_id):
+        """Record that the goods of an accepted pairing were handed over."""
+        pairing = service.fulfil_pairing(pairing_id=pairing_id, actor=current_principal().label)
+        audit("pairing.fulfil", "pairing", [pairing.id], details={"offer": pairing.offer_id})
+        return pairing
