@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from app.reports.routes import blp as reports_blp
     from app.sms.routes import bp as sms_bp
     from app.volunteers.routes.offers import blp as offers_blp
+    from app.volunteers.routes.tasks import blp as tasks_blp
     from app.volunteers.routes.volunteers import blp as volunteers_blp
     from app.web import register_web
 
@@ -77,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(matching_blp)
     api.register_blueprint(pfif_blp)
     api.register_blueprint(volunteers_blp)
+    api.register_blueprint(tasks_blp)
     register_web(app)
     api.register_blueprint(offers_blp)
 
@@ -100,6 +102,7 @@ def register_cli(app: Flask) -> None:
     from app.reports.cli import demo_cli
     from app.sms.cli import sms_cli
     from app.volunteers.cli.offers import offers_cli
+    from app.volunteers.cli.tasks import tasks_cli
     from app.volunteers.cli.volunteers import volunteers_cli
 
     for group in (
@@ -112,6 +115,7 @@ def register_cli(app: Flask) -> None:
         pfif_cli,
         sms_cli,
         volunteers_cli,
+        tasks_cli,
         offers_cli,
     ):
         app.cli.add_command(group)

@@ -330,6 +330,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         **geocoder_config(env),
         **sms_config(env),
         **lifecycle_config(env),
+        **dispatch_config(env),
         "REUNITE_ENV": reunite_env,
         # A random key outside production keeps the demo secret-free; sessions do not survive
         # a restart, which is what a demo wants.

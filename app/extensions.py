@@ -120,3 +120,24 @@ def in_app_context(task: Callable[..., Any]) -> Callable[..., Any]:
                 db.session.remove()
 
     return wrapper
+
+
+def own_app_context(task: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a task in an application context (and so a database session) of its own.
+
+    Tests run tasks inline, from inside the committing session's after_commit hook, where that
+    session cannot be used: a fresh context gives the task its own session there as in a worker.
+    """
+
+    @functools.wraps(task)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        app = current_app._get_current_object() if has_app_context() else worker_app
+        if app is None:
+            raise RuntimeError("run tasks with `huey_consumer app.worker.huey`")
+        with app.app_context():
+            try:
+                return task(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return wrapper

@@ -14,7 +14,7 @@ from app.common.types import UTCDateTime
 from app.extensions import db
 
 ROLES = ("coordinator", "admin")
-KEY_SCOPES = ("read", "write", "full_read")
+KEY_SCOPES = ("read", "write", "full_read", "tasks")
 
 
 class User(db.Model):

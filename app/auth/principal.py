@@ -19,6 +19,8 @@ _ROLE_PERMISSIONS = {
         "volunteers:read",
         "volunteers:write",
         "volunteers:vet",
+        "tasks:read",
+        "tasks:write",
         "offers:read",
         "offers:write",
     },
@@ -35,6 +37,8 @@ _ROLE_PERMISSIONS = {
         "volunteers:read",
         "volunteers:write",
         "volunteers:vet",
+        "tasks:read",
+        "tasks:write",
         "offers:read",
         "offers:write",
         "audit:read",
@@ -46,6 +50,8 @@ _SCOPE_PERMISSIONS = {
     "read": {"reports:read", "pfif:export"},
     "full_read": {"reports:read", "reports:read_full", "pfif:export"},
     "write": {"reports:write", "pfif:import"},
+    # A shelter's desk asks for volunteers (an interpreter, a driver); it reads no task.
+    "tasks": {"tasks:request"},
 }
 
 

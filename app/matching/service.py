@@ -1153,6 +1153,7 @@ def _on_confirmed(match: MatchCandidate) -> None:
     is). Sent after commit; a rolled-back confirmation sends nothing."""
     # Here, not at the top: the SMS domain calls matching for reports that arrive by SMS.
     from app.sms import service as sms_service
+    from app.volunteers.service import tasks as volunteers_tasks
 
     left, right = match.left_report, match.right_report
     for report, other in ((left, right), (right, left)):
@@ -1167,5 +1168,9 @@ def _on_confirmed(match: MatchCandidate) -> None:
         )
     if match.kind == "match":
         sms_service.notify_match_confirmed(
+            match_id=match.id, missing_report=left, found_report=right
+        )
+        # A verification visit / escort task, offered to volunteers once this commits.
+        volunteers_tasks.create_task_for_match(
             match_id=match.id, missing_report=left, found_report=right
         )

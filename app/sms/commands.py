@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from app.sms.messages import DATA_DIR, languages
 
-COMMANDS = ("find", "safe", "status", "help", "stop", "start", "yes", "no", "done")
+COMMANDS = ("find", "safe", "status", "help", "stop", "start", "yes", "no", "done", "join")
 # Twilio opts a number out or in only when the whole message is the keyword; mirror that.
 WHOLE_MESSAGE_ONLY = frozenset({"stop", "start"})
 _AGE = re.compile(r"^\d{1,3}$")

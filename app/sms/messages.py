@@ -105,6 +105,15 @@ def status_label(status: str | None, language: str) -> str:
     return _catalogue(DEFAULT_LANGUAGE)["statuses"]["unknown"]
 
 
+def task_title(kind: str, language: str) -> str | None:
+    """The title of a task the system creates (e.g. "match"), in the language or the default's."""
+    for code in (language, DEFAULT_LANGUAGE):
+        titles = _catalogue(code).get("task_titles", {})
+        if kind in titles:
+            return titles[kind]
+    return None
+
+
 def render(template: str, language: str, params: dict[str, Any] | None = None) -> Rendered:
     """The message `template` in `language` (or the default language when it has no such
     template), with its parameters, shortened until it fits MAX_SEGMENTS."""

@@ -120,6 +120,11 @@ def _after_commit(kind: str, item_id: str) -> None:
     db.session.info.setdefault(AFTER_COMMIT, []).append((kind, item_id))
 
 
+def task_title(kind: str, language: str | None) -> str | None:
+    """The words for a task the system creates (kind "match"), in the recipient's language."""
+    return messages.task_title(kind, messages.pick_language(language))
+
+
 def opted_out_phones(*, phones: Collection[str]) -> set[str]:
     """Which of these E.164 numbers have opted out of our messages (STOP, or Twilio's 21610)."""
     found: set[str] = set()
@@ -790,6 +795,30 @@ def on_offer_reply(
     return handler
 
 
+# Keyword commands another domain answers (JOIN: volunteers). A handler gets the contact, the
+# argument and the reply language, and returns (template, params) to answer with.
+COMMAND_HANDLERS: dict[str, Callable[[Contact, str, str], tuple[str, dict[str, Any]]]] = {}
+
+
+def on_command(
+    name: str,
+) -> Callable[
+    [Callable[[Contact, str, str], tuple[str, dict[str, Any]]]],
+    Callable[[Contact, str, str], tuple[str, dict[str, Any]]],
+]:
+    """Register the handler of a keyword command listed in commands.COMMANDS (a decorator)."""
+    if name not in commands.COMMANDS:
+        raise ValueError(f"unknown SMS command {name!r}")
+
+    def register(
+        handler: Callable[[Contact, str, str], tuple[str, dict[str, Any]]],
+    ) -> Callable[[Contact, str, str], tuple[str, dict[str, Any]]]:
+        COMMAND_HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
 def _reply_language(command: commands.Command, contact: Contact) -> str:
     if contact.language in command.languages:
         return contact.language
@@ -832,6 +861,8 @@ def handle_inbound(*, inbound_id: str) -> str | None:
         reply = _status_reply(contact, command.argument, language)
     elif name in ("yes", "no", "done") and command.argument:
         reply = _offer_reply(contact, name, command.argument, language)
+    elif name in COMMAND_HANDLERS:
+        reply = COMMAND_HANDLERS[name](contact, command.argument, language)
     elif name == "text" and _open_report(contact) is not None:
         name, reply = "note", _follow_up(inbound, contact)
     else:

@@ -7,46 +7,20 @@ crash between commit and enqueue left behind.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
-from typing import Any
 
-from flask import current_app, has_app_context
 from huey import crontab
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app import extensions
-from app.extensions import db, huey
+from app.extensions import db, huey, own_app_context
 from app.sms import service
 
 log = logging.getLogger(__name__)
 
 
-def own_context(task: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a task in an application context (and so a database session) of its own.
-
-    Tests run tasks inline, from inside the committing session's after_commit hook, where that
-    session cannot be used: a fresh context gives the task its own session there as in a worker.
-    """
-
-    @functools.wraps(task)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        app = current_app._get_current_object() if has_app_context() else extensions.worker_app
-        if app is None:
-            raise RuntimeError("run tasks with `huey_consumer app.worker.huey`")
-        with app.app_context():
-            try:
-                return task(*args, **kwargs)
-            finally:
-                db.session.remove()
-
-    return wrapper
-
-
 @huey.task()
-@own_context
+@own_app_context
 def send_outbox_task(outbox_id: str) -> str:
     """Send one outbox row; a retryable failure schedules the next attempt."""
     outcome = service.send_message(outbox_id=outbox_id)
@@ -56,7 +30,7 @@ def send_outbox_task(outbox_id: str) -> str:
 
 
 @huey.task(retries=3, retry_delay=30)
-@own_context
+@own_app_context
 def handle_inbound_task(inbound_id: str) -> str | None:
     """Act on one incoming message (idempotent: a handled message is skipped)."""
     command = service.handle_inbound(inbound_id=inbound_id)
@@ -65,7 +39,7 @@ def handle_inbound_task(inbound_id: str) -> str | None:
 
 
 @huey.periodic_task(crontab(minute="*"))
-@own_context
+@own_app_context
 def sweep_outbox_task() -> dict[str, int]:
     """Every minute: reclaim dead workers' rows, expire stale ones, enqueue what is due."""
     result = service.sweep_outbox()

@@ -48,6 +48,11 @@ def test_every_template_renders_within_two_segments(language):
         "code": "K7Q2MX",
         "status": messages.status_label("believed_missing", language),
         "date": "2026-11-21",
+        # Volunteer offers
+        "title": "Reunification escort / verification visit",
+        "place": "Ponce, Puerto Rico",
+        "when": "21 Nov 18:00 UTC",
+        "minutes": 20,
     }
     templates = [name for name, text in catalogue.items() if isinstance(text, str)]
     assert set(templates) == {

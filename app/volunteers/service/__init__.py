@@ -5,6 +5,7 @@ Volunteer registration's functions are re-exported here, so `from app.volunteers
 keeps reading as before.
 """
 
+from app.volunteers.service import dispatch, tasks
 from app.volunteers.service.volunteers import (
     engine_volunteers,
     get_volunteer,
@@ -16,6 +17,8 @@ from app.volunteers.service.volunteers import (
 )
 
 __all__ = [
+    "dispatch",
+    "tasks",
     "engine_volunteers",
     "get_volunteer",
     "list_volunteers",

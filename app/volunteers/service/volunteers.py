@@ -149,3 +149,31 @@ def to_engine_volunteer(
         opted_out=volunteer.opted_out or sms_opted_out,
         recent_declines=recent_declines,
     )
+
+
+@sms_service.on_command("join")
+def register_by_sms(contact: Any, argument: str, language: str) -> tuple[str, dict[str, Any]]:
+    """JOIN / UNIRME <name>, <town>: the sender's number registers as a volunteer.
+
+    The number is the sender's, so it needs no confirming. Skills, hours and vetting come when a
+    coordinator calls back; until then the volunteer qualifies only for tasks that ask for no
+    skill and no vetting. The answer goes only to that number, so it may say it is known.
+    """
+    name, _, place = (part.strip() for part in argument.partition(","))
+    if not name:
+        return "join_help", {}
+    if db.session.scalar(select(Volunteer.id).where(Volunteer.phone == contact.phone)):
+        return "join_already", {}
+    register_volunteer(
+        data={
+            "name": name[:200],
+            "phone": contact.phone,
+            "languages": [language],
+            "skills": [],
+            "home_location": place[:500] or None,
+            "availability": [],
+            "max_tasks": 1,
+        },
+        created_by=f"sms:{contact.id}",
+    )
+    return "join_received", {}

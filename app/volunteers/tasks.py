@@ -1,0 +1,54 @@
+"""Background dispatch: a task's first round after the commit that created it, and the sweep
+that expires unanswered offers and sends the next round (`huey_consumer app.worker.huey`)."""
+
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import db, huey, own_app_context
+from app.volunteers.models import Task
+from app.volunteers.service import dispatch, tasks
+
+log = logging.getLogger(__name__)
+
+
+@huey.task(retries=2, retry_delay=30)
+@own_app_context
+def dispatch_task_job(task_id: str) -> int:
+    """Send a task's next round of offers; returns how many went out."""
+    task = db.session.get(Task, task_id)
+    if task is None:
+        return 0
+    result = dispatch.dispatch_task(task=task, actor="system")
+    db.session.commit()
+    return len(result.offers)
+
+
+@huey.periodic_task(crontab(minute="*"))
+@huey.lock_task("dispatch-sweep")
+@own_app_context
+def sweep_offers_task() -> dict[str, int]:
+    """Every minute: expire unanswered offers, re-dispatch their tasks and any open task."""
+    result = dispatch.sweep_offers()
+    db.session.commit()
+    if result["expired"] or result["offered"]:
+        log.info("dispatch.sweep expired=%d offered=%d", result["expired"], result["offered"])
+    return result
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_committed(session: Session) -> None:
+    for task_id in session.info.pop(tasks.AFTER_COMMIT, ()):
+        try:
+            dispatch_task_job(task_id)
+        except Exception:  # noqa: BLE001 - the task is committed and open: the sweep sends it
+            log.exception("dispatch.enqueue_failed task=%s", task_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(tasks.AFTER_COMMIT, None)
