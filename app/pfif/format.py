@@ -345,7 +345,12 @@ def validate_person(
     placeholder = now is not None and is_placeholder(values, now)
     required = ("person_record_id", "expiry_date") if placeholder else REQUIRED[version]
     for name in required:
-        _check(errors, name, bool(values.get(name, "").strip()), "Required.")
+        present = bool(values.get(name, "").strip())
+        if name == "full_name" and not present and "full_name" in values:
+            # Present but empty: a person nobody could name (an unconscious patient) is still
+            # a record when it describes them.
+            present = bool(values.get("description", "").strip())
+        _check(errors, name, present, "Required.")
     _common(errors, values, "person_record_id")
     if sex := values.get("sex"):
         _check(errors, "sex", sex in SEXES, "Use female, male or other.")

@@ -316,7 +316,9 @@ def _report_row(person: dict[str, str], notes: list[dict[str, Any]]) -> dict[str
     if match := _COORDINATES.match(row.get("last_known_location") or ""):
         lat, lon = float(match.group(1)), float(match.group(2))
         if -90 <= lat <= 90 and -180 <= lon <= 180:
+            # PFIF 1.4 writes a point as "lat, lon": the report keeps it as its coordinates.
             row["lat"], row["lon"] = lat, lon
+            del row["last_known_location"]
     return row
 
 
