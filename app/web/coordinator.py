@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import marshmallow as ma
 from flask import (
     Blueprint,
     current_app,
@@ -36,6 +37,7 @@ from app.extensions import db, limiter
 from app.matching import service as matching_service
 from app.reports import service as reports_service
 from app.reports.models import KINDS, STATUSES
+from app.reports.schemas import NoteInSchema
 from app.sms import service as sms_service
 from app.sms.models import STATUSES as SMS_STATUSES
 from app.web import pages, photos
@@ -280,6 +282,26 @@ def case(report_id: str):
         candidates=candidates,
         messages=messages,
     )
+
+
+@bp.post("/reports/<report_id>/notes")
+@committed
+@login_required
+def add_note(report_id: str):
+    """A coordinator's note on the case: a message and, if it changed, the status."""
+    report = reports_service.get_report(report_id=report_id, include_minors=_may_see_minors())
+    fields = {"text": request.form.get("text", "")}
+    if request.form.get("status") in STATUSES:
+        fields["status"] = request.form["status"]
+    try:
+        data = NoteInSchema().load(fields)
+    except ma.ValidationError:
+        flash(_("Write the note."), "error")
+        return redirect(url_for("coordinator.case", report_id=report.id), 303)
+    note = reports_service.add_note(report=report, data=data, created_by=g.principal.label)
+    audit("note.create", "report", [report.id], details={"note_id": note.id})
+    flash(_("The note is added."))
+    return redirect(url_for("coordinator.case", report_id=report.id), 303)
 
 
 @bp.post("/reports/<report_id>/verify")

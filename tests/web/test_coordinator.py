@@ -213,3 +213,46 @@ def test_pages_with_personal_data_are_not_cached(client, logged_in, pair):
 def test_an_unknown_report_is_an_html_404(client, logged_in):
     response = client.get("/coordinator/reports/01m7zzzzzzzzzzzzzzzzzzzzzz")
     assert response.status_code == 404 and "This page does not exist." in page_text(response)
+
+
+def test_a_coordinator_adds_a_note_with_a_status(app, client, logged_in, pair):
+    case = f"/coordinator/reports/{pair['missing']['id']}"
+    response = client.post(
+        f"{case}/notes",
+        data={
+            "csrf_token": csrf_token(client, case),
+            "text": "La hermana llamó: sigue sin noticias.",
+            "status": "believed_missing",
+        },
+    )
+    assert response.status_code == 303
+    page = page_text(client.get(case))
+    assert "The note is added." in page and "sigue sin noticias" in page
+    with app.app_context():
+        assert db.session.get(Report, pair["missing"]["id"]).status == "believed_missing"
+    assert count(app, AuditEvent, AuditEvent.action == "note.create") == 1
+    empty = client.post(f"{case}/notes", data={"csrf_token": csrf_token(client, case)})
+    assert empty.status_code == 303
+    assert "Write the note." in page_text(client.get(case))
+
+
+def test_coordinators_read_believed_dead_families_do_not(app, client, logged_in, post_form, pair):
+    with app.app_context():
+        report = db.session.get(Report, pair["found"]["id"])
+        report.status = "believed_dead"
+        db.session.commit()
+    case = page_text(client.get(f"/coordinator/reports/{pair['found']['id']}"))
+    assert "Believed dead" in case
+    family = app.test_client()
+    check = "/check"
+    token = csrf_token(family, check)
+    answer = family.post(
+        check,
+        data={
+            "csrf_token": token,
+            "reference": pair["found"]["reference"],
+            "phone": "+15555550188",
+        },
+    )
+    assert "Please speak with a coordinator" in page_text(answer)
+    assert "dead" not in page_text(answer).lower()
