@@ -49,6 +49,7 @@ class _CachedPool:
     pool: assign.Pool
     built_at: float
     stamp: datetime | None  # the newest updated_at among the volunteers it holds
+    last_id: str | None  # and the newest id (ids grow with time: a new volunteer moves it)
     size: int
 
 
@@ -80,10 +81,12 @@ def _settings() -> dict[str, int]:
     }
 
 
-def _stamp() -> tuple[datetime | None, int]:
-    return db.session.execute(
-        select(func.max(Volunteer.updated_at), func.count(Volunteer.id))
-    ).one()
+def _stamp() -> tuple[datetime | None, str | None]:
+    """The newest change and the newest id among volunteers: two index lookups (each its own
+    subquery, so SQLite answers both from an index instead of scanning the table)."""
+    newest = select(func.max(Volunteer.updated_at)).scalar_subquery()
+    last = select(func.max(Volunteer.id)).scalar_subquery()
+    return db.session.execute(select(newest, last)).one()
 
 
 def _build_pool() -> _CachedPool:
@@ -91,6 +94,7 @@ def _build_pool() -> _CachedPool:
     applied in stage two, from the database, for the few candidates it ranks)."""
     started = time.monotonic()
     stamp: datetime | None = None
+    last_id: str | None = None
     engine_volunteers = []
     rows = db.session.execute(
         select(
@@ -109,13 +113,14 @@ def _build_pool() -> _CachedPool:
     for row in rows:
         engine_volunteers.append(to_engine_volunteer(row))  # type: ignore[arg-type]
         stamp = row.updated_at if stamp is None or row.updated_at > stamp else stamp
+        last_id = row.id if last_id is None or row.id > last_id else last_id
     pool = assign.prepare_pool(engine_volunteers)
     log.info(
         "dispatch.pool volunteers=%d build_ms=%.0f",
         len(pool),
         (time.monotonic() - started) * 1000,
     )
-    return _CachedPool(pool, time.monotonic(), stamp, len(pool))
+    return _CachedPool(pool, time.monotonic(), stamp, last_id, len(pool))
 
 
 def warm_pool() -> int:
@@ -130,8 +135,8 @@ def _pool_and_changed() -> tuple[assign.Pool, list[str]]:
     cached: _CachedPool | None = current_app.extensions.get(POOL_KEY)
     changed: list[str] = []
     if cached is not None and time.monotonic() - cached.built_at < POOL_MAX_AGE_S:
-        stamp, count = _stamp()
-        if stamp == cached.stamp and count == cached.size:
+        stamp, last_id = _stamp()
+        if stamp == cached.stamp and last_id == cached.last_id:
             return cached.pool, changed
         query = select(Volunteer.id).limit(POOL_MAX_CHANGED + 1)
         if cached.stamp is not None:
@@ -172,13 +177,16 @@ def _in_hand(ids: Sequence[str]) -> dict[str, int]:
     return counts
 
 
-def rank_candidates(task: Task, *, wanted: int, now: datetime) -> list[assign.Ranked]:
+def rank_candidates(
+    task: Task, *, wanted: int, now: datetime
+) -> tuple[list[assign.Ranked], dict[str, Volunteer]]:
     """The best volunteers for the task's next offers, with live load, declines and opt-outs.
 
     Stage one ranks from the process's pool by the lasting attributes (skills, languages,
     place, hours, vetting); stage two reads those candidates (and anyone changed since the
     pool was built) from the database and ranks them again as they are now. Volunteers who
-    were already offered this task, whatever they answered, are not asked again.
+    were already offered this task, whatever they answered, are not asked again. Returns the
+    ranking and the volunteers' rows read for it.
     """
     settings = _settings()
     pool, changed = _pool_and_changed()
@@ -190,7 +198,7 @@ def rank_candidates(task: Task, *, wanted: int, now: datetime) -> list[assign.Ra
     first = [r.volunteer_id for r in assign.rank(pool, engine_task, limit=limit)]
     ids = [vid for vid in dict.fromkeys([*first, *changed]) if vid not in asked]
     if not ids:
-        return []
+        return [], {}
     volunteers = [
         v
         for chunk in chunked(ids)
@@ -208,20 +216,27 @@ def rank_candidates(task: Task, *, wanted: int, now: datetime) -> list[assign.Ra
         )
         for v in volunteers
     ]
-    return assign.rank(live, engine_task, limit=wanted)
+    return assign.rank(live, engine_task, limit=wanted), {v.id: v for v in volunteers}
 
 
-def _new_code(volunteer_id: str) -> str:
-    """Four digits this volunteer has never been sent (unique per volunteer)."""
-    used = set(
-        db.session.scalars(select(Dispatch.code).where(Dispatch.volunteer_id == volunteer_id))
+def _new_codes(volunteer_ids: Sequence[str]) -> dict[str, str]:
+    """For each volunteer, four digits never sent to them before (codes are unique per
+    volunteer, so a late answer still finds its own offer); one query for all of them."""
+    used: dict[str, set[str]] = {vid: set() for vid in volunteer_ids}
+    rows = db.session.execute(
+        select(Dispatch.volunteer_id, Dispatch.code).where(Dispatch.volunteer_id.in_(used))
     )
-    if len(used) >= 9000:
-        raise RuntimeError("volunteer has exhausted the four-digit reply codes")
-    while True:
+    for volunteer_id, code in rows:
+        used[volunteer_id].add(code)
+    codes = {}
+    for volunteer_id, taken in used.items():
+        if len(taken) >= 9000:
+            raise RuntimeError("volunteer has exhausted the four-digit reply codes")
         code = str(1000 + secrets.randbelow(9000))
-        if code not in used:
-            return code
+        while code in taken:
+            code = str(1000 + secrets.randbelow(9000))
+        codes[volunteer_id] = code
+    return codes
 
 
 def _when(task: Task) -> str:
@@ -255,7 +270,7 @@ def dispatch_task(*, task: Task, actor: str, now: datetime | None = None) -> Dis
                 task, reason=f"unfilled_after_{task.rounds}_rounds"
             )
         return result
-    ranked = rank_candidates(task, wanted=wanted, now=now)
+    ranked, rows = rank_candidates(task, wanted=wanted, now=now)
     if not ranked:
         if not counts["offered"]:
             pool, _ = _pool_and_changed()
@@ -268,8 +283,18 @@ def dispatch_task(*, task: Task, actor: str, now: datetime | None = None) -> Dis
     before = task.status
     task.rounds += 1
     expires = now + timedelta(minutes=settings["DISPATCH_OFFER_MINUTES"])
+    codes = _new_codes([choice.volunteer_id for choice in ranked])
     for choice in ranked:
-        result.offers.append(_offer(task, choice, expires=expires, now=now))
+        result.offers.append(
+            _offer(
+                task,
+                choice,
+                rows[choice.volunteer_id],
+                code=codes[choice.volunteer_id],
+                expires=expires,
+                now=now,
+            )
+        )
     task.updated_at = now
     task_service.settle(task)
     task_service.record_event(
@@ -289,12 +314,19 @@ def _why_none(pool: assign.Pool, task: Task) -> list[dict[str, Any]]:
     ]
 
 
-def _offer(task: Task, choice: assign.Ranked, *, expires: datetime, now: datetime) -> Dispatch:
-    volunteer = db.session.get(Volunteer, choice.volunteer_id)
+def _offer(
+    task: Task,
+    choice: assign.Ranked,
+    volunteer: Volunteer,
+    *,
+    code: str,
+    expires: datetime,
+    now: datetime,
+) -> Dispatch:
     dispatch = Dispatch(
         task_id=task.id,
         volunteer_id=choice.volunteer_id,
-        code=_new_code(choice.volunteer_id),
+        code=code,
         status="offered",
         round=task.rounds,
         cost=choice.cost,
@@ -568,7 +600,7 @@ def redispatch_task(*, task: Task, actor: str) -> DispatchResult:
 def list_candidates(*, task: Task, limit: int) -> tuple[list[assign.Ranked], list[dict[str, Any]]]:
     """Who the next offers would go to, best first, and why; or why nobody qualifies. Sends
     nothing (the coordinator's preview)."""
-    ranked = rank_candidates(task, wanted=limit, now=utcnow())
+    ranked, _ = rank_candidates(task, wanted=limit, now=utcnow())
     if ranked:
         return ranked, []
     pool, _ = _pool_and_changed()
