@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, after_this_request, current_app, url_for
+from flask import Response, after_this_request, current_app, jsonify, url_for
 from flask.views import MethodView
 
 from app.auth import service as auth_service
@@ -14,7 +14,7 @@ from app.auth.schemas import AuditPageSchema
 from app.common.blueprint import Blueprint
 from app.common.idempotency import transactional
 from app.common.pagination import PageArgsSchema, decode_cursor, page_of
-from app.errors import Forbidden
+from app.errors import Forbidden, envelope
 from app.extensions import limit
 from app.matching import service as matching_service
 from app.matching.tasks import geocode_online_task
@@ -325,6 +325,13 @@ class DeletionConfirmation(MethodView):
         the data is purged with the other expired reports.
         """
         report = service.confirm_deletion(reference=data["reference"], code=data["code"])
+        if report is None:
+            # Answered, not raised: the failed attempt is committed, so guessing runs out.
+            response = jsonify(
+                envelope("not_found", "No deletion request matches this reference and code.")
+            )
+            response.status_code = 404
+            return response
         matching_service.unindex_reports(report_ids=[report.id])
         audit("report.delete", "report", [report.id])
         return {"reference": report.reference, "deleted": True}

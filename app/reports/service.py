@@ -563,10 +563,12 @@ def request_deletion(*, reference: str, phone: str) -> tuple[Report, DeletionReq
     return report, request, code
 
 
-def confirm_deletion(*, reference: str, code: str) -> Report:
+def confirm_deletion(*, reference: str, code: str) -> Report | None:
     """The SMS code confirms the family's deletion request: the report expires now.
 
-    A wrong code counts against every open request of the report; after five, they are void.
+    Returns None for a wrong code, a wrong reference or no open request. A wrong code counts
+    against every open request of the report (the caller commits that too); after five
+    attempts they are void.
     """
     normalized = normalize_reference(reference)
     report = (
@@ -574,9 +576,8 @@ def confirm_deletion(*, reference: str, code: str) -> Report:
         if normalized
         else None
     )
-    wrong = NotFound("No deletion request matches this reference and code.", code="not_found")
     if report is None or is_expired(report):
-        raise wrong
+        return None
     now = utcnow()
     requests = list(
         db.session.scalars(
@@ -597,7 +598,7 @@ def confirm_deletion(*, reference: str, code: str) -> Report:
     for request in requests:
         request.attempts += 1
     db.session.flush()
-    raise wrong
+    return None
 
 
 # --- Clones and notes from other repositories (PFIF) --------------------------------------------
