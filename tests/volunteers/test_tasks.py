@@ -279,3 +279,58 @@ def test_an_offer_window_in_the_future_is_kept(client, headers):
         URL, json=payload(window_start=start, window_end=end, dispatch=False), headers=headers
     ).get_json()
     assert task["window_start"] and task["window_end"]
+
+
+def test_the_plan_assigns_every_open_place_at_least_cost_and_can_send_it(
+    app, client, headers, place_volunteer, sent
+):
+    # Two tasks, two drivers: the nearer driver of each town goes to that town's task.
+    ponce = (18.011, -66.614)
+    yauco_driver = place_volunteer(1, skills=["driving"], languages=["es"], max_tasks=1)
+    ponce_driver = place_volunteer(
+        0, skills=["driving"], languages=["es"], lat=ponce[0] + 0.01, lon=ponce[1], max_tasks=1
+    )
+    base = {"skills": ["driving"], "languages": ["es"], "dispatch": False}
+    in_yauco = client.post(
+        URL, json=payload(title="Yauco run", location="Yauco", **base), headers=headers
+    ).get_json()
+    in_ponce = client.post(
+        URL,
+        json=payload(title="Ponce run", location=None, lat=ponce[0], lon=ponce[1], **base),
+        headers=headers,
+    ).get_json()
+    preview = client.post(f"{URL}/plan", json={}, headers=headers).get_json()
+    pairs = {(a["task_id"], a["volunteer_id"]) for a in preview["assignments"]}
+    assert pairs == {
+        (in_yauco["id"], yauco_driver["id"]),
+        (in_ponce["id"], ponce_driver["id"]),
+    }
+    assert preview["offers"] == [] and preview["unassigned"] == []
+    assert count(app, Dispatch) == 0
+    sent_plan = client.post(f"{URL}/plan", json={"send": True}, headers=headers).get_json()
+    assert len(sent_plan["offers"]) == 2
+    assert [m.template for m in sent(to=ponce_driver["phone"])] == ["task_offer"]
+    read = client.get(f"{URL}/{in_ponce['id']}", headers=headers).get_json()
+    assert read["status"] == "offered" and read["rounds"] == 1
+    # Every place is offered now: a second plan has nothing to assign.
+    again = client.post(f"{URL}/plan", json={"send": True}, headers=headers).get_json()
+    assert again["assignments"] == [] and again["offers"] == []
+
+
+def test_the_cli_creates_lists_and_dispatches(app, place_volunteer):
+    place_volunteer(1)
+    runner = app.test_cli_runner()
+    created = runner.invoke(
+        args=["tasks", "create", "Drive to Yauco", "--skill", "driving", "--location", "Yauco"]
+    )
+    assert created.exit_code == 0, created.output
+    task_id = created.output.split()[0]
+    assert "offers sent: 1" in created.output
+    assert task_id in runner.invoke(args=["tasks", "list"]).output
+    shown = runner.invoke(args=["tasks", "show", task_id]).output
+    assert "offered" in shown and "created" in shown
+    bad = runner.invoke(args=["tasks", "create", "Juggle", "--skill", "juggling"])
+    assert bad.exit_code != 0 and "Unknown skills" in bad.output
+    assert "places planned" in runner.invoke(args=["tasks", "plan"]).output
+    assert "expired: 0" in runner.invoke(args=["tasks", "sweep"]).output
+    assert "cancelled" in runner.invoke(args=["tasks", "cancel", task_id]).output

@@ -126,6 +126,22 @@ def cancel_command(task_id: str, reason: str | None) -> None:
     click.echo("cancelled" if changed else "already cancelled")
 
 
+@tasks_cli.command("plan")
+@click.option("--send", is_flag=True, help="Send the planned offers by SMS.")
+def plan_command(send: bool) -> None:
+    """Assign every open place of every unfilled task at once (least total cost)."""
+    result = dispatch_service.plan_open_tasks(actor="cli", send=send)
+    db.session.commit()
+    plan = result.plan
+    empty = sum(u.missing for u in plan.unassigned)
+    click.echo(
+        f"{len(plan.assignments)} places planned, {empty} left empty, cost {plan.cost:.3f}"
+        + (f"; offers sent: {len(result.offers)}, skipped: {result.skipped}" if send else "")
+    )
+    for u in plan.unassigned:
+        click.echo(f"  {u.task_id}: {u.missing} of {u.people} empty: {u.reasons[0].text}")
+
+
 @tasks_cli.command("sweep")
 def sweep_command() -> None:
     """Expire unanswered offers and send the next rounds now (the worker does it each minute)."""

@@ -23,6 +23,8 @@ from app.volunteers.schemas.tasks import (
     CandidateListSchema,
     DispatchListSchema,
     DispatchResultSchema,
+    PlanInSchema,
+    PlanOutSchema,
     TaskCreateSchema,
     TaskHistorySchema,
     TaskListArgsSchema,
@@ -76,6 +78,28 @@ class Tasks(MethodView):
         page = page_of(rows, args["limit"])
         audit("task.list", "task", [t.id for t in page["items"]])
         return page
+
+
+@blp.route("/plan")
+class TaskPlan(MethodView):
+    @transactional
+    @requires("tasks:write")
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(PlanInSchema)
+    @blp.response(200, PlanOutSchema)
+    def post(self, data):
+        """Assign every open place of every unfilled task at once, at least total cost, with
+        why each volunteer and why each empty place; `send` offers the plan by SMS."""
+        result = dispatch_service.plan_open_tasks(
+            actor=current_principal().label, send=data["send"]
+        )
+        audit(
+            "task.plan",
+            "task",
+            sorted({a.task_id for a in result.plan.assignments}),
+            details={"send": data["send"], "offers": len(result.offers)},
+        )
+        return result
 
 
 @blp.route("/<task_id>")

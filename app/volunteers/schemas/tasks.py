@@ -249,4 +249,41 @@ class AnswerOutSchema(ma.Schema):
     dispatch = ma.fields.Nested(DispatchOutSchema)
 
 
+class PlanInSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    send = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Send the planned offers by SMS (false: only show the plan)"},
+    )
+
+
+class PlannedSchema(ma.Schema):
+    task_id = ma.fields.String()
+    volunteer_id = ma.fields.String()
+    cost = ma.fields.Float()
+    distance_km = ma.fields.Float(allow_none=True)
+    reasons = ma.fields.List(ma.fields.Nested(ReasonSchema))
+
+
+class UnplannedSchema(ma.Schema):
+    task_id = ma.fields.String()
+    missing = ma.fields.Integer(metadata={"description": "Places left empty"})
+    people = ma.fields.Integer()
+    reasons = ma.fields.List(ma.fields.Nested(ReasonSchema))
+
+
+class PlanOutSchema(ma.Schema):
+    """The least-cost assignment of every open place, and the offers sent for it."""
+
+    assignments = ma.fields.List(ma.fields.Nested(PlannedSchema), attribute="plan.assignments")
+    unassigned = ma.fields.List(ma.fields.Nested(UnplannedSchema), attribute="plan.unassigned")
+    cost = ma.fields.Float(attribute="plan.cost")
+    offers = ma.fields.List(ma.fields.Nested(DispatchOutSchema))
+    skipped = ma.fields.Integer(
+        metadata={"description": "Planned places not offered: the volunteer was asked before"}
+    )
+
+
 TaskPageSchema = page_schema(TaskOutSchema, "TaskPage")

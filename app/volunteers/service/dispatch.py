@@ -605,3 +605,137 @@ def list_candidates(*, task: Task, limit: int) -> tuple[list[assign.Ranked], lis
         return ranked, []
     pool, _ = _pool_and_changed()
     return [], _why_none(pool, task)
+
+
+# ---- Many tasks at once --------------------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    """The optimal plan for the open places of many tasks, and the offers it sent."""
+
+    plan: assign.Plan
+    offers: list[Dispatch] = field(default_factory=list)
+    skipped: int = 0  # planned pairs not sent: the volunteer was already asked for that task
+
+
+def _live_volunteers(now: datetime) -> tuple[list[assign.Volunteer], dict[str, Volunteer]]:
+    """Every volunteer with their live load, recent declines and SMS opt-out (a few queries)."""
+    settings = _settings()
+    rows = list(db.session.scalars(select(Volunteer)))
+    loads = dict(
+        db.session.execute(
+            select(Dispatch.volunteer_id, func.count())
+            .where(Dispatch.status.in_(DISPATCH_IN_HAND))
+            .group_by(Dispatch.volunteer_id)
+        ).all()
+    )
+    since = now - timedelta(days=settings["DISPATCH_DECLINE_DAYS"])
+    declines = dict(
+        db.session.execute(
+            select(Dispatch.volunteer_id, func.count())
+            .where(Dispatch.status.in_(("declined", "expired")), Dispatch.finished_at >= since)
+            .group_by(Dispatch.volunteer_id)
+        ).all()
+    )
+    stopped = sms_service.opted_out_phones(phones=[v.phone for v in rows])
+    engine = [
+        to_engine_volunteer(
+            v,
+            current_tasks=loads.get(v.id, 0),
+            recent_declines=declines.get(v.id, 0),
+            sms_opted_out=v.phone in stopped,
+        )
+        for v in rows
+    ]
+    return engine, {v.id: v for v in rows}
+
+
+def plan_open_tasks(*, actor: str, send: bool, now: datetime | None = None) -> BatchResult:
+    """Assign the open places of every unfilled task at once, at least total cost (the
+    engine's `solve`: one volunteer per place, higher priorities first when volunteers are
+    scarce). With `send`, each planned place gets its offer by SMS as one round of its task.
+
+    Escalated tasks wait for a coordinator, and tasks whose rounds are used up are left out.
+    A volunteer already asked for a task is not asked again for it: that place waits for the
+    task's next round.
+    """
+    now = now or utcnow()
+    settings = _settings()
+    candidates = list(
+        db.session.scalars(
+            select(Task).where(
+                Task.status.in_(("open", "offered")),
+                Task.escalated_at.is_(None),
+                Task.rounds < settings["DISPATCH_MAX_ROUNDS"],
+            )
+        )
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for task_id, status, n in db.session.execute(
+        select(Dispatch.task_id, Dispatch.status, func.count())
+        .where(Dispatch.task_id.in_([t.id for t in candidates]))
+        .group_by(Dispatch.task_id, Dispatch.status)
+    ):
+        counts.setdefault(task_id, {})[status] = n
+    open_places: dict[str, int] = {}
+    for task in candidates:
+        c = counts.get(task.id, {})
+        held = sum(c.get(s, 0) for s in ("accepted", "started", "done", "offered"))
+        if task.people - held > 0:
+            open_places[task.id] = task.people - held
+    by_id = {t.id: t for t in candidates if t.id in open_places}
+    engine_tasks = [
+        task_service.engine_task(task, people=open_places[task.id]) for task in by_id.values()
+    ]
+    volunteers, rows = _live_volunteers(now)
+    plan = assign.solve(volunteers, engine_tasks)
+    result = BatchResult(plan=plan)
+    if not send or not plan.assignments:
+        return result
+    asked = {
+        (task_id, volunteer_id)
+        for task_id, volunteer_id in db.session.execute(
+            select(Dispatch.task_id, Dispatch.volunteer_id).where(Dispatch.task_id.in_(list(by_id)))
+        )
+    }
+    chosen: dict[str, list[assign.Assignment]] = {}
+    for a in plan.assignments:
+        if (a.task_id, a.volunteer_id) in asked:
+            result.skipped += 1
+        else:
+            chosen.setdefault(a.task_id, []).append(a)
+    expires = now + timedelta(minutes=settings["DISPATCH_OFFER_MINUTES"])
+    for task_id, assignments in chosen.items():
+        task = task_service.lock_task(task_id)
+        if task.status in TASK_CLOSED:
+            continue
+        before = task.status
+        task.rounds += 1
+        codes = _new_codes([a.volunteer_id for a in assignments])
+        for a in assignments:
+            choice = assign.Ranked(a.volunteer_id, a.cost, a.distance_km, a.reasons)
+            result.offers.append(
+                _offer(
+                    task,
+                    choice,
+                    rows[a.volunteer_id],
+                    code=codes[a.volunteer_id],
+                    expires=expires,
+                    now=now,
+                )
+            )
+        task.updated_at = now
+        task_service.settle(task)
+        task_service.record_event(
+            task,
+            actor=actor,
+            event="offered",
+            before=before,
+            detail={
+                "round": task.rounds,
+                "plan": True,
+                "volunteers": [a.volunteer_id for a in assignments],
+            },
+        )
+    return result
