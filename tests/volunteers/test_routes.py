@@ -9,10 +9,11 @@ import sqlalchemy as sa
 
 from app.auth.models import AuditEvent
 from app.extensions import db
+from app.sms.models import OutboxMessage
 from app.volunteers import service
 from app.volunteers.models import Volunteer
 from tests.conftest import bearer
-from tests.helpers import assert_envelope
+from tests.helpers import assert_envelope, count
 
 URL = "/api/v1/volunteers"
 
@@ -35,15 +36,23 @@ def payload(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_volunteer(client):
-    """Register a volunteer through the public API; returns the 201 body."""
+def make_volunteer(client, coordinator):
+    """Register a volunteer through the API as a coordinator; returns the 201 body."""
 
     def make(**overrides: Any) -> dict[str, Any]:
-        response = client.post(URL, json=payload(**overrides))
+        response = client.post(URL, json=payload(**overrides), headers=bearer(coordinator["token"]))
         assert response.status_code == 201, response.get_json()
         return response.get_json()
 
     return make
+
+
+def public_volunteer(app, phone: str) -> Volunteer:
+    """The volunteer a public registration created (the public answer carries no id)."""
+    with app.app_context():
+        row = db.session.scalar(sa.select(Volunteer).where(Volunteer.phone == phone))
+        db.session.expunge_all()
+        return row
 
 
 def audit_events(app, action: str) -> list[AuditEvent]:
@@ -61,25 +70,27 @@ def audit_events(app, action: str) -> list[AuditEvent]:
         ("Maria dela Cruz", ["tl", "en"], ["shelter_ops", "logistics"]),
     ],
 )
-def test_register_in_many_languages_answers_only_the_id(app, client, name, languages, skills):
+def test_register_in_many_languages_answers_the_same_to_everyone(
+    app, client, name, languages, skills
+):
     response = client.post(
         URL, json=payload(name=name, languages=languages, skills=skills, phone="+15555550142")
     )
 
-    assert response.status_code == 201, response.get_json()
-    body = response.get_json()
-    assert set(body) == {"id", "created_at"}
-    assert response.headers["Location"].endswith(f"{URL}/{body['id']}")
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json() == {"status": "received"}
+    row = public_volunteer(app, "+15555550142")
+    assert (row.name, row.languages, row.skills) == (name, languages, skills)
+    assert (row.phone, row.vetted, row.opted_out, row.version) == (
+        "+15555550142",
+        False,
+        False,
+        1,
+    )
+    assert row.created_by == "anonymous"
     with app.app_context():
-        row = db.session.get(Volunteer, body["id"])
-        assert (row.name, row.languages, row.skills) == (name, languages, skills)
-        assert (row.phone, row.vetted, row.opted_out, row.version) == (
-            "+15555550142",
-            False,
-            False,
-            1,
-        )
-        assert row.created_by == "anonymous"
+        [welcome] = db.session.scalars(sa.select(OutboxMessage))
+        assert welcome.to_phone == "+15555550142" and welcome.template == "join_received"
 
 
 def test_register_geocodes_a_known_town_offline(app, make_volunteer):
@@ -105,10 +116,9 @@ def test_explicit_lat_lon_win_over_geocoding(app, make_volunteer):
 
 def test_register_normalizes_phone_and_languages(app, client):
     response = client.post(URL, json=payload(phone="+1 (555) 555-0177", languages=["ES", "es"]))
-    assert response.status_code == 201
-    with app.app_context():
-        row = db.session.get(Volunteer, response.get_json()["id"])
-        assert (row.phone, row.languages) == ("+15555550177", ["es"])
+    assert response.status_code == 202
+    row = public_volunteer(app, "+15555550177")
+    assert (row.phone, row.languages) == ("+15555550177", ["es"])
 
 
 def test_an_emoji_in_a_name_is_kept(app, make_volunteer):
@@ -147,9 +157,25 @@ def test_bad_registrations_are_422_naming_the_field(client, overrides, field, fr
     assert fragment in str(body["errors"][field])
 
 
-def test_a_duplicate_phone_is_409(client, make_volunteer):
+def test_a_duplicate_phone_is_409_for_coordinators_only(app, client, make_volunteer):
     make_volunteer(phone="+15555550150")
     response = client.post(URL, json=payload(phone="+1 555 555 0150", name="Otra Persona"))
+    # The public answer is the same as for a new number: nobody learns who volunteers.
+    assert response.status_code == 202 and response.get_json() == {"status": "received"}
+    client.post(URL, json=payload(phone="+1 555 555 0150", name="Otra Persona"))
+    with app.app_context():
+        notes = list(db.session.scalars(sa.select(OutboxMessage)))
+        assert [(m.to_phone, m.template) for m in notes] == [("+15555550150", "join_already")]
+    assert count(app, Volunteer) == 1
+
+
+def test_a_coordinator_registering_a_known_phone_gets_409(client, make_volunteer, coordinator):
+    make_volunteer(phone="+15555550151")
+    response = client.post(
+        URL,
+        json=payload(phone="+1 555 555 0151", name="Otra Persona"),
+        headers=bearer(coordinator["token"]),
+    )
     body = assert_envelope(response, 409, "duplicate_phone")
     assert "Marisol" not in response.get_data(as_text=True)
     assert body["errors"] == {"phone": ["Already registered."]}

@@ -30,15 +30,30 @@ class Volunteers(MethodView):
     @transactional
     @blp.arguments(VolunteerInSchema)
     @blp.response(201, VolunteerCreatedSchema)
+    @blp.alt_response(202, schema=VolunteerCreatedSchema, description="Public registration")
     def post(self, data):
-        """Register as a volunteer (public: no token needed). Answers the new id only.
+        """Register as a volunteer. Skills come from the taxonomy in docs/volunteers.md; a
+        coordinator vets volunteers later.
 
-        Skills come from the taxonomy in docs/volunteers.md; a coordinator vets volunteers later.
+        Public (no token): always 202 `{"status": "received"}`, whether the number was new or
+        already registered, so nobody can learn who volunteers; the number itself gets an SMS
+        (welcome, or "already registered") and can answer STOP. A coordinator
+        (`volunteers:write`) gets 201 with the id, or 409 `duplicate_phone`.
         """
-        volunteer = service.register_volunteer(data=data, created_by=current_principal().label)
+        principal = current_principal()
+        if not principal.can("volunteers:write"):
+            volunteer = service.register_publicly(data=data)
+            if volunteer is not None:
+                audit("volunteer.create", "volunteer", [volunteer.id])
+            return {"status": "received"}, 202
+        volunteer = service.register_volunteer(data=data, created_by=principal.label)
         audit("volunteer.create", "volunteer", [volunteer.id])
         location = url_for("volunteers.VolunteerItem", volunteer_id=volunteer.id)
-        return volunteer, 201, {"Location": location}
+        return (
+            {"id": volunteer.id, "created_at": volunteer.created_at, "status": "registered"},
+            201,
+            {"Location": location},
+        )
 
     @transactional
     @requires("volunteers:read")

@@ -109,8 +109,10 @@ class VetInSchema(ma.Schema):
 
 
 class VolunteerCreatedSchema(ma.Schema):
-    """What a registering volunteer gets back: their id, nothing about anyone else."""
+    """What registering gets back: `received` for the public (nothing about anyone), the new
+    id for a coordinator."""
 
+    status = ma.fields.String(metadata={"enum": ["received", "registered"]})
     id = ma.fields.String()
     created_at = ma.fields.AwareDateTime(default_timezone=UTC)
 

@@ -51,6 +51,33 @@ def register_volunteer(*, data: dict[str, Any], created_by: str) -> Volunteer:
     return volunteer
 
 
+def register_publicly(*, data: dict[str, Any]) -> Volunteer | None:
+    """Self-registration from the public form or API; None when the number was registered
+    already. Either way the number gets an SMS (the caller answers the same in both cases, so
+    the answer tells nobody who volunteers): a welcome that says how offers come and that STOP
+    ends them, or a note that it is registered already (at most one a day)."""
+    existing = db.session.scalar(select(Volunteer).where(Volunteer.phone == data["phone"]))
+    language = (data.get("languages") or [None])[0]
+    if existing is not None:
+        sms_service.queue_message(
+            to=existing.phone,
+            template="join_already",
+            language=language,
+            params={},
+            dedupe_key=f"volunteer-again:{existing.id}:{utcnow().date().isoformat()}",
+        )
+        return None
+    volunteer = register_volunteer(data=data, created_by="anonymous")
+    sms_service.queue_message(
+        to=volunteer.phone,
+        template="join_received",
+        language=language,
+        params={},
+        dedupe_key=f"volunteer-welcome:{volunteer.id}",
+    )
+    return volunteer
+
+
 def get_volunteer(*, volunteer_id: str) -> Volunteer:
     """A volunteer by id."""
     volunteer = db.session.get(Volunteer, volunteer_id) if is_id(volunteer_id) else None
