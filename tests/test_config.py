@@ -151,3 +151,17 @@ def test_settings_given_to_create_app_are_checked_too():
     # create_app(config) skips load_config for what it overrides.
     with pytest.raises(ConfigError, match="GEOCODER_TIMEOUT_S"):
         online_geocoder_options({**GEOCODER, "GEOCODER_MIN_DELAY_S": 1, "GEOCODER_TIMEOUT_S": "5"})
+
+
+def test_dispatch_settings_have_defaults_and_refuse_zero():
+    settings = load_config({})
+    assert (
+        settings["DISPATCH_OFFER_MINUTES"],
+        settings["DISPATCH_FANOUT"],
+        settings["DISPATCH_MAX_ROUNDS"],
+        settings["DISPATCH_DECLINE_DAYS"],
+    ) == (20, 2, 3, 7)
+    assert load_config({"DISPATCH_OFFER_MINUTES": "45"})["DISPATCH_OFFER_MINUTES"] == 45
+    for name in ("DISPATCH_OFFER_MINUTES", "DISPATCH_FANOUT", "DISPATCH_MAX_ROUNDS"):
+        with pytest.raises(ConfigError, match=name):
+            load_config({name: "0"})
