@@ -124,9 +124,12 @@ def _build_pool() -> _CachedPool:
 
 
 def warm_pool() -> int:
-    """Build this process's pool now (start-up or benchmark); returns its size."""
+    """Build this application's pool now unless it has one (start-up, benchmark); returns its
+    size. Several worker threads starting at once build it once."""
     with _pool_lock:
-        current_app.extensions[POOL_KEY] = cached = _build_pool()
+        cached = current_app.extensions.get(POOL_KEY)
+        if cached is None:
+            current_app.extensions[POOL_KEY] = cached = _build_pool()
     return cached.size
 
 
@@ -253,6 +256,8 @@ def dispatch_task(*, task: Task, actor: str, now: datetime | None = None) -> Dis
     """
     now = now or utcnow()
     settings = _settings()
+    # The pool first: building it reads every volunteer, which must not happen under the lock.
+    _pool_and_changed()
     task = task_service.lock_task(task.id)
     result = DispatchResult()
     if task.status in TASK_CLOSED:
