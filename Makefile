@@ -26,6 +26,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
+	$(BIN)/flask volunteers demo --if-empty
 	@$(BIN)/huey_consumer app.worker.huey --workers 2 --worker-type thread & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	  PORT=$(PORT) $(BIN)/gunicorn -c deploy/gunicorn.conf.py wsgi:app

@@ -356,3 +356,17 @@ def test_cli_lists_with_masked_phones_and_vets(app, make_volunteer):
     with app.app_context():
         row = db.session.get(Volunteer, volunteer["id"])
         assert (row.vetted, row.vetted_by) == (True, "cli")
+
+
+def test_the_demo_loads_volunteers_and_tasks_once(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["volunteers", "demo", "--if-empty"])
+    again = runner.invoke(args=["volunteers", "demo", "--if-empty"])
+    assert first.exit_code == 0 and "loaded 10 volunteers and 3 tasks" in first.output
+    assert "nothing loaded" in again.output
+    assert count(app, Volunteer) == 10
+    with app.app_context():
+        phones = list(db.session.scalars(sa.select(Volunteer.phone)))
+    assert all(phone.startswith("+1555") for phone in phones)  # synthetic numbers only
+    plan = runner.invoke(args=["tasks", "plan"])
+    assert plan.exit_code == 0 and "places planned" in plan.output

@@ -1,6 +1,9 @@
-"""`flask volunteers ...`: list volunteers and vet one from the command line."""
+"""`flask volunteers ...`: list volunteers, vet one, load the demo volunteers and tasks."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
@@ -11,6 +14,7 @@ from app.extensions import db
 from app.volunteers import service
 
 volunteers_cli = AppGroup("volunteers", help="Registered volunteers.")
+DEMO_FILE = Path(__file__).resolve().parents[1] / "data" / "demo.json"
 
 
 @volunteers_cli.command("list")
@@ -41,3 +45,22 @@ def vet_command(volunteer_id: str, actor: str) -> None:
         f"{volunteer.id} ({mask_phone(volunteer.phone)}): "
         + ("vetted" if changed else "already vetted")
     )
+
+
+@volunteers_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Load nothing when volunteers exist already.")
+def demo_command(if_empty: bool) -> None:
+    """Load synthetic demo volunteers and open tasks (not dispatched: try `flask tasks plan`)."""
+    if if_empty and service.list_volunteers(limit=1):
+        click.echo("demo: volunteers exist; nothing loaded")
+        return
+    data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+    for entry in data["volunteers"]:
+        vetted = entry.pop("vetted", False)
+        volunteer = service.register_volunteer(data=entry, created_by="demo")
+        if vetted:
+            service.set_vetted(volunteer=volunteer, vetted=True, actor="demo")
+    for entry in data["tasks"]:
+        service.tasks.create_task(data=entry, created_by="demo")
+    db.session.commit()
+    click.echo(f"demo: loaded {len(data['volunteers'])} volunteers and {len(data['tasks'])} tasks")
