@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from app.matching.routes import blp as matching_blp
     from app.pfif.routes import blp as pfif_blp
     from app.reports.routes import blp as reports_blp
+    from app.reports.routes import rosters_blp
     from app.sms.routes import bp as sms_bp
     from app.volunteers.routes.offers import blp as offers_blp
     from app.volunteers.routes.tasks import blp as tasks_blp
@@ -75,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sms_bp)
     api.register_blueprint(auth_blp)
     api.register_blueprint(reports_blp)
+    api.register_blueprint(rosters_blp)
     api.register_blueprint(matching_blp)
     api.register_blueprint(pfif_blp)
     api.register_blueprint(volunteers_blp)
@@ -99,7 +101,7 @@ def register_cli(app: Flask) -> None:
     from app.cli import maintenance_cli
     from app.matching.cli import matching_cli
     from app.pfif.cli import pfif_cli
-    from app.reports.cli import demo_cli
+    from app.reports.cli import demo_cli, reports_cli
     from app.sms.cli import sms_cli
     from app.volunteers.cli.offers import offers_cli
     from app.volunteers.cli.tasks import tasks_cli
@@ -110,6 +112,7 @@ def register_cli(app: Flask) -> None:
         tokens_cli,
         keys_cli,
         demo_cli,
+        reports_cli,
         maintenance_cli,
         matching_cli,
         pfif_cli,

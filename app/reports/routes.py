@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Response, after_this_request, current_app, jsonify, url_for
+import marshmallow as ma
+from flask import Response, after_this_request, current_app, jsonify, request, url_for
 from flask.views import MethodView
 
 from app.auth import service as auth_service
@@ -14,12 +16,11 @@ from app.auth.schemas import AuditPageSchema
 from app.common.blueprint import Blueprint
 from app.common.idempotency import transactional
 from app.common.pagination import PageArgsSchema, decode_cursor, page_of
-from app.errors import Forbidden, envelope
+from app.errors import Forbidden, ValidationError, envelope
 from app.extensions import limit
 from app.matching import service as matching_service
 from app.matching.tasks import geocode_online_task
-from app.reports import service
-from app.reports import tasks as _tasks  # noqa: F401 - registers the expiry tasks with the worker
+from app.reports import roster, service
 from app.reports.models import Note, Report
 from app.reports.schemas import (
     REDACTED_NOTE_FIELDS,
@@ -39,9 +40,13 @@ from app.reports.schemas import (
     ReportOutSchema,
     ReportPageSchema,
     ReportPatchSchema,
+    RosterMappingInSchema,
+    RosterOutSchema,
+    RosterUploadSchema,
     StatusCheckInSchema,
     StatusCheckOutSchema,
 )
+from app.reports.tasks import import_roster_task
 from app.sms import service as sms_service
 
 blp = Blueprint(
@@ -335,3 +340,148 @@ class DeletionConfirmation(MethodView):
         matching_service.unindex_reports(report_ids=[report.id])
         audit("report.delete", "report", [report.id])
         return {"reference": report.reference, "deleted": True}
+
+
+rosters_blp = Blueprint(
+    "rosters",
+    __name__,
+    url_prefix="/api/v1/rosters",
+    description="Shelter rosters (CSV, XLSX): upload, preview, import",
+)
+_ROSTER_FORM = {
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file", "source_name"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    **{
+                        name: {"type": "string"}
+                        for name in RosterUploadSchema().fields
+                        if name != "source_name"
+                    },
+                    "source_name": {"type": "string"},
+                },
+            }
+        }
+    }
+}
+
+
+def _roster_view(job, table: roster.Table | None = None) -> dict[str, Any]:
+    view = {name: getattr(job, name) for name in RosterOutSchema().fields if name != "preview"}
+    view["preview"] = None
+    if job.status == "previewed" and job.content is not None:
+        table = table or roster.read_table(job.content, job.format)
+        view["preview"] = roster.preview(
+            table,
+            job.mapping,
+            kind=job.kind,
+            source=roster.source_of(job.defaults["source_name"]),
+            defaults=job.defaults,
+        )
+        audit("roster.preview", "import", [job.id])
+    return view
+
+
+@rosters_blp.route("")
+class Rosters(MethodView):
+    @transactional
+    @requires("reports:import")
+    @rosters_blp.doc(security=BEARER_SECURITY, requestBody=_ROSTER_FORM)
+    @rosters_blp.response(201, RosterOutSchema)
+    def post(self):
+        """Upload a roster (CSV or XLSX) and see how it would be imported (coordinators).
+
+        Columns are mapped by their headers (English, Spanish, French, Swedish); the answer
+        shows the mapping, the first rows as reports and the problems found in the first 500
+        rows. Nothing is imported until `POST /rosters/{id}/import`.
+        """
+        request.max_content_length = current_app.config["IMPORT_MAX_BODY_BYTES"]
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationError(errors={"file": ["Send the roster as the form field file."]})
+        try:
+            form = RosterUploadSchema().load(request.form.to_dict())
+        except ma.ValidationError as error:
+            raise ValidationError(errors=error.messages) from None
+        fmt = roster.format_of(upload.filename, upload.mimetype)
+        content = upload.read()
+        table = roster.read_table(content, fmt)
+        try:
+            wanted = json.loads(form.get("mapping") or "{}")
+        except ValueError:
+            raise ValidationError(errors={"mapping": ["Not JSON."]}) from None
+        if not isinstance(wanted, dict):
+            raise ValidationError(errors={"mapping": ["Give an object of header: field."]})
+        mapping = roster.check_mapping(table.headers, wanted)
+        defaults = {
+            name: form[name]
+            for name in ("source_name", "last_known_location", "home_country", "language")
+            if form.get(name)
+        }
+        job = service.create_import_job(
+            content=content,
+            fmt=fmt,
+            kind=form["kind"],
+            mapping=mapping,
+            defaults=defaults,
+            total_rows=len(table.rows),
+            created_by=current_principal().label,
+        )
+        return _roster_view(job, table), 201
+
+
+@rosters_blp.route("/<job_id>")
+class RosterItem(MethodView):
+    @transactional
+    @requires("reports:import")
+    @rosters_blp.doc(security=BEARER_SECURITY)
+    @rosters_blp.response(200, RosterOutSchema)
+    def get(self, job_id):
+        """An import's state and progress (rows processed and loaded, bad rows with reasons)."""
+        return _roster_view(service.get_import_job(job_id=job_id))
+
+
+@rosters_blp.route("/<job_id>/mapping")
+class RosterMapping(MethodView):
+    @transactional
+    @requires("reports:import")
+    @rosters_blp.doc(security=BEARER_SECURITY)
+    @rosters_blp.arguments(RosterMappingInSchema)
+    @rosters_blp.response(200, RosterOutSchema)
+    def put(self, data, job_id):
+        """Correct the column mapping (and the kind) and see the preview again."""
+        job = service.get_import_job(job_id=job_id)
+        if job.content is None:
+            raise ValidationError(errors={"mapping": ["This import has finished."]})
+        table = roster.read_table(job.content, job.format)
+        mapping = roster.check_mapping(table.headers, data["mapping"])
+        service.set_import_mapping(job=job, mapping=mapping, kind=data.get("kind") or job.kind)
+        return _roster_view(job, table)
+
+
+@rosters_blp.route("/<job_id>/import")
+class RosterImport(MethodView):
+    @transactional
+    @requires("reports:import")
+    @rosters_blp.doc(security=BEARER_SECURITY)
+    @rosters_blp.response(202, RosterOutSchema)
+    def post(self, job_id):
+        """Import the roster in the background; follow its progress with `GET /rosters/{id}`.
+
+        Good rows land a batch at a time and are matched; bad rows are listed with reasons.
+        """
+        job = service.get_import_job(job_id=job_id)
+        service.queue_import_job(job=job)
+        audit("roster.import", "import", [job.id])
+        job_id = job.id
+
+        @after_this_request
+        def enqueue(response: Response) -> Response:
+            if response.status_code < 400:  # committed
+                import_roster_task(job_id)
+            return response
+
+        return _roster_view(job), 202

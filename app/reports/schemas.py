@@ -383,5 +383,65 @@ class DeletionConfirmOutSchema(ma.Schema):
     deleted = ma.fields.Boolean()
 
 
+class RosterUploadSchema(ma.Schema):
+    """The form fields sent with a roster file (multipart/form-data, the file as `file`)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    source_name = Text(
+        max_length=200,
+        required=True,
+        allow_none=False,
+        metadata={"description": "The shelter or hospital the roster comes from"},
+    )
+    kind = ma.fields.String(load_default="found", validate=validate.OneOf(KINDS))
+    mapping = ma.fields.String(
+        metadata={"description": 'JSON: {"column header": "report field" or null}'}
+    )
+    last_known_location = Text(
+        max_length=500, metadata={"description": "Where the people of the roster are now"}
+    )
+    home_country = ma.fields.String(
+        validate=validate.Regexp(_COUNTRY, error="Use a two-letter ISO 3166-1 country code.")
+    )
+    language = ma.fields.String(validate=language_tag)
+
+
+class RosterMappingInSchema(ma.Schema):
+    """A coordinator's corrections of the column mapping."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    mapping = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(allow_none=True),
+        required=True,
+        metadata={"description": '{"column header": "report field" or null to skip it}'},
+    )
+    kind = ma.fields.String(validate=validate.OneOf(KINDS))
+
+
+class RosterOutSchema(ma.Schema):
+    """A roster import: its state, progress and bad rows; while previewed, the preview."""
+
+    id = ma.fields.String()
+    format = ma.fields.String()
+    kind = ma.fields.String()
+    status = ma.fields.String(
+        metadata={"description": "previewed, queued, running, done or failed"}
+    )
+    total_rows = ma.fields.Integer()
+    processed_rows = ma.fields.Integer()
+    loaded_rows = ma.fields.Integer()
+    error_count = ma.fields.Integer()
+    errors = ma.fields.Dict(metadata={"description": "Row number in the file -> field errors"})
+    mapping = ma.fields.Dict()
+    preview = ma.fields.Dict(allow_none=True)
+    created_at = ma.fields.AwareDateTime(default_timezone=UTC)
+    finished_at = ma.fields.AwareDateTime(allow_none=True, default_timezone=UTC)
+
+
 ReportPageSchema = page_schema(ReportOutSchema, "ReportPage")
 NotePageSchema = page_schema(NoteOutSchema, "NotePage")

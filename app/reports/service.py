@@ -19,7 +19,7 @@ from app.common.ids import is_id, new_id, new_reference, normalize_reference
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
-from app.reports.models import DeletionRequest, Note, Report, ReportTombstone
+from app.reports.models import DeletionRequest, ImportJob, Note, Report, ReportTombstone
 from app.reports.schemas import IDENTITY_FIELDS, NO_IDENTITY, has_name_or_description, parse_age
 
 ADULT_AGE = 18
@@ -733,3 +733,93 @@ def export_page(
     ]
     rows.sort(key=lambda row: (row.entry_date, row.id))
     return rows[skip:wanted]
+
+
+# --- Roster import jobs ------------------------------------------------------------------------
+
+MAX_JOB_ERRORS = 2000
+
+
+def create_import_job(
+    *,
+    content: bytes,
+    fmt: str,
+    kind: str,
+    mapping: dict[str, str | None],
+    defaults: dict[str, Any],
+    total_rows: int,
+    created_by: str,
+) -> ImportJob:
+    """Keep an uploaded roster for its preview and import (the file is dropped once imported)."""
+    now = utcnow()
+    job = ImportJob(
+        id=new_id(),
+        format=fmt,
+        kind=kind,
+        status="previewed",
+        content=content,
+        mapping=mapping,
+        defaults=defaults,
+        total_rows=total_rows,
+        processed_rows=0,
+        loaded_rows=0,
+        errors={},
+        error_count=0,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def get_import_job(*, job_id: str) -> ImportJob:
+    """An import job by id."""
+    job = db.session.get(ImportJob, job_id) if is_id(job_id) else None
+    if job is None:
+        raise NotFound("No import with this id.", code="import_not_found")
+    return job
+
+
+def set_import_mapping(*, job: ImportJob, mapping: dict[str, str | None], kind: str) -> None:
+    """A coordinator corrects the column mapping (or the kind) before importing."""
+    if job.status != "previewed":
+        raise Conflict("This import has started already.", code="import_started")
+    job.mapping = mapping
+    job.kind = kind
+    job.updated_at = utcnow()
+    db.session.flush()
+
+
+def queue_import_job(*, job: ImportJob) -> None:
+    """Mark a previewed import as queued for the worker; twice is a 409."""
+    if job.status != "previewed":
+        raise Conflict("This import has started already.", code="import_started")
+    job.status = "queued"
+    job.updated_at = utcnow()
+    db.session.flush()
+
+
+def record_import_progress(
+    *,
+    job: ImportJob,
+    processed: int,
+    loaded: int,
+    errors: dict[int, Any],
+    done: bool = False,
+    failed: bool = False,
+) -> None:
+    """Progress of a running import: rows read and loaded, bad rows (by row number) with
+    their field errors, the first MAX_JOB_ERRORS of them kept."""
+    now = utcnow()
+    job.status = "failed" if failed else "done" if done else "running"
+    job.processed_rows = processed
+    job.loaded_rows = loaded
+    job.error_count = len(errors)
+    job.errors = {str(k): v for k, v in sorted(errors.items())[:MAX_JOB_ERRORS]}
+    job.updated_at = now
+    if done or failed:
+        job.finished_at = now
+        job.content = None  # personal data: not kept past the import
+    db.session.flush()

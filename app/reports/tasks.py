@@ -7,7 +7,8 @@ from huey import crontab
 
 from app.extensions import db, huey, in_app_context
 from app.matching import service as matching_service
-from app.reports import service
+from app.matching.tasks import match_reports_task
+from app.reports import roster, service
 
 BATCH = 1000
 
@@ -53,3 +54,44 @@ def close_reunifications_task() -> int:
         total += len(service.expire_reports(report_ids=ids, expiry_date=service.utcnow()))
         db.session.commit()
     return total
+
+
+@huey.task()
+@in_app_context
+def import_roster_task(job_id: str) -> int:
+    """Load a queued roster a batch at a time (each committed, with the job's progress), then
+    queue the matching of what it loaded. Returns how many reports were loaded."""
+    job = service.get_import_job(job_id=job_id)
+    if job.status != "queued" or job.content is None:
+        return 0
+    processed, loaded, bad = 0, 0, {}
+    loaded_ids: list[str] = []
+    try:
+        table = roster.read_table(job.content, job.format)
+        service.record_import_progress(job=job, processed=0, loaded=0, errors={})
+        db.session.commit()
+        for result, bad in roster.load_roster(
+            table, job.mapping, kind=job.kind, defaults=job.defaults, created_by=job.created_by
+        ):
+            processed, loaded = len(result.ids), result.loaded
+            service.record_import_progress(job=job, processed=processed, loaded=loaded, errors=bad)
+            db.session.commit()
+            loaded_ids = [report_id for report_id in result.ids if report_id]
+        service.record_import_progress(
+            job=job, processed=processed, loaded=loaded, errors=bad, done=True
+        )
+        db.session.commit()
+    except Exception:
+        # What was committed stays (whole batches); the job says where it stopped.
+        db.session.rollback()
+        job = service.get_import_job(job_id=job_id)
+        service.record_import_progress(
+            job=job, processed=processed, loaded=loaded, errors=bad, failed=True
+        )
+        db.session.commit()
+        if loaded_ids:
+            match_reports_task(loaded_ids)
+        raise
+    if loaded_ids:
+        match_reports_task(loaded_ids)
+    return len(loaded_ids)
