@@ -327,3 +327,19 @@ def test_a_reply_for_a_consent_code_is_not_taken_for_an_offer(app, place_volunte
     assert text_in(volunteer["phone"], "YES K7Q2MX") == "code_unknown"
     with app.app_context():
         assert sms_service.opted_out_phones(phones=[volunteer["phone"]]) == set()
+
+
+def test_a_task_whose_window_has_passed_is_not_offered_but_escalated(app, place_volunteer):
+    place_volunteer(1)
+    start = utcnow() + timedelta(minutes=5)
+    task_id = _task(app, window_start=start, window_end=start + timedelta(hours=1))
+    with app.app_context():
+        result = dispatch_service.dispatch_task(
+            task=task_service.get_task(task_id=task_id),
+            actor="system",
+            now=start + timedelta(hours=2),
+        )
+        db.session.commit()
+    assert result.offers == [] and result.escalated
+    with app.app_context():
+        assert db.session.get(Task, task_id).escalation == "window_passed"

@@ -269,6 +269,11 @@ def dispatch_task(*, task: Task, actor: str, now: datetime | None = None) -> Dis
     wanted = unfilled * settings["DISPATCH_FANOUT"] - counts["offered"]
     if unfilled <= 0 or wanted <= 0:
         return result
+    if task.window_end is not None and task.window_end <= now:
+        # Nobody can still make it: a coordinator decides (move the window, or cancel).
+        if not counts["offered"]:
+            result.escalated = task_service.escalate(task, reason="window_passed")
+        return result
     if task.rounds >= settings["DISPATCH_MAX_ROUNDS"]:
         if not counts["offered"]:
             result.escalated = task_service.escalate(
