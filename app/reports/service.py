@@ -322,7 +322,8 @@ def add_note(*, report: Report, data: dict[str, Any], created_by: str) -> Note:
     db.session.add(note)
     db.session.flush()
     _apply_latest_notes(report)
-    report.updated_at = now
+    # A new note is news for partners that sync by entry_date: the person comes round again.
+    report.updated_at = report.entry_date = now
     db.session.flush()
     return note
 
@@ -694,7 +695,7 @@ def insert_notes(
     for report in get_reports(report_ids=list(refresh)):
         db.session.refresh(report, ["notes"])
         _apply_latest_notes(report)
-        report.updated_at = now
+        report.updated_at = report.entry_date = now
     db.session.flush()
     return [row["id"] for row in full]
 

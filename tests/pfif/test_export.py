@@ -266,7 +266,7 @@ def test_every_exported_report_is_audited(app, client, registry, make_key):
     }
 
 
-def test_incremental_sync_by_entry_date(app, client, registry, make_key, make_report):
+def test_incremental_sync_by_entry_date(app, client, registry, make_key, make_report, coordinator):
     token = make_key("full_read")["token"]
     everything = validate_pfif_14(export(client, token).data)
     dates = [p["entry_date"] for p in everything]
@@ -292,6 +292,12 @@ def test_incremental_sync_by_entry_date(app, client, registry, make_key, make_re
     since = validate_pfif_14(export(client, token, min_entry_date=last).data)
     ids = [p["person_record_id"].rpartition(".")[2] for p in since]
     assert ids[-2:] == [registry["ana"]["id"], newer["id"]]
+    # A new note brings its person round again, with the note.
+    last = since[-1]["entry_date"]
+    add_note(client, coordinator["token"], registry["kenji"]["id"], text="Moved to Sendai")
+    since = validate_pfif_14(export(client, token, min_entry_date=last).data)
+    kenji = [p for p in since if p["person_record_id"].endswith(registry["kenji"]["id"])]
+    assert kenji and kenji[0]["notes"][-1]["text"] == "Moved to Sendai"
 
 
 def test_expired_and_purged_reports_are_placeholders(app, client, registry, make_key):
