@@ -198,6 +198,9 @@ def test_withdrawing_cancels_proposed_pairings_but_keeps_accepted_ones(app, make
 def test_offers_past_their_expiry_expire_and_are_not_candidates(app, make_offer, make_need):
     old = make_offer(expires_at=utcnow() - timedelta(minutes=1))
     fresh = make_offer(expires_at=utcnow() + timedelta(days=1))
+    make_offer(
+        available_from=utcnow() - timedelta(days=2), available_until=utcnow() - timedelta(days=1)
+    )
     need_id = make_need()
     with app.app_context():
         found = service.offer_candidates(task_id=need_id)

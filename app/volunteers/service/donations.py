@@ -297,6 +297,8 @@ def _open_offers(need: supply.Need, now: datetime) -> list[DonationOffer]:
         DonationOffer.category == need.category,
         DonationOffer.remaining > 0,
         (DonationOffer.expires_at.is_(None)) | (DonationOffer.expires_at > now),
+        # Whatever the need's window, an offer whose availability has ended serves no one.
+        (DonationOffer.available_until.is_(None)) | (DonationOffer.available_until > now),
     )
     if need.point is not None and not supply.load_categories().is_remote(need.category):
         # A latitude band first: the ranking measures the distance of what is in it.
