@@ -314,3 +314,44 @@ def test_two_coordinators_accepting_at_once(app, client, make_offer, make_need, 
     with app.app_context():
         assert db.session.get(DonationOffer, offer_id).remaining == 4
     assert count(app, Pairing, Pairing.status == "accepted") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "organization", "language", "stored_language"),
+    [
+        ("محمد الأحمد", "جمعية الهلال", "ar", "ar"),
+        ("Nguyễn Thị Hoa", None, "vi", "vi"),
+        ("Jean-Baptiste Désir", "Koperativ Lakay 🏠", "HT", "ht"),
+        ("Conceição Araújo", "Mercado São João", "pt_BR", "pt-br"),
+    ],
+)
+def test_donors_from_many_languages(app, client, name, organization, language, stored_language):
+    donor = {"name": name, "phone": "+15555550130", "language": language}
+    if organization:
+        donor["organization"] = organization
+    response = client.post(URL, json=payload(donor=donor))
+    assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        offer = db.session.get(DonationOffer, response.get_json()["id"])
+        assert (offer.donor.name, offer.donor.organization) == (name, organization)
+        assert offer.donor.language == stored_language
+
+
+def test_huge_or_broken_text_is_422(app, client):
+    for overrides in (
+        {"description": "x" * 2001},
+        {"location": "Ponce\x00"},
+        {"donor": {"name": "A" * 201, "phone": "+15555550111"}},
+    ):
+        assert_envelope(client.post(URL, json=payload(**overrides)), 422)
+    assert count(app, DonationOffer) == 0
+
+
+def test_a_retried_registration_creates_one_offer(app, client):
+    headers = {"Idempotency-Key": "5b0e4a8e-2c1d-4f7e-9f0a-3c6d2e1b7a90"}
+    first = client.post(URL, json=payload(), headers=headers)
+    again = client.post(URL, json=payload(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert count(app, DonationOffer) == 1
