@@ -225,10 +225,15 @@ def _fields(
     """A record's children as {1.4 name: text}; a repeated field is an error."""
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
+    prefix = f"{{{namespace}}}"
+    cut = len(prefix)
     for child in element:
-        child_ns, name = _local(child.tag)
-        if child_ns != namespace or name == skip:
+        tag = child.tag
+        if not isinstance(tag, str) or not tag.startswith(prefix):
             continue  # other namespaces may extend PFIF
+        name = tag[cut:]
+        if name == skip:
+            continue
         name = RENAMES.get(name, name)
         text = child.text or ""
         if len(child):

@@ -418,8 +418,13 @@ def _load(
 
 
 def _run_loader(rows: list[dict[str, Any]], created_by: str, workers: int) -> imports.LoadResult:
+    # Batches small enough that every worker has one while the writer writes, large enough to
+    # keep the bulk loader's per-batch savings.
+    batch_size = max(2_000, min(imports.BATCH_SIZE, len(rows) // max(2 * workers, 1) + 1))
     result = imports.LoadResult()
-    for result in imports.load_reports(rows, created_by=created_by, workers=workers):  # noqa: B007
+    for result in imports.load_reports(  # noqa: B007
+        rows, created_by=created_by, workers=workers, batch_size=batch_size
+    ):
         pass
     return result
 
