@@ -288,9 +288,11 @@ def test_principal_permissions():
 
     assert coordinator.can("reports:read_minors") and not coordinator.can("audit:read")
     assert admin.can("audit:read") and admin.permissions >= coordinator.permissions
-    assert reader.permissions == {"reports:read"}
-    assert writer.permissions == {"reports:write"}
-    assert full.permissions == {"reports:read", "reports:read_full"}
+    assert reader.permissions == {"reports:read", "pfif:export"}
+    assert writer.permissions == {"reports:write", "pfif:import"}
+    assert full.permissions == {"reports:read", "reports:read_full", "pfif:export"}
+    shelter = Principal(kind="key", id="k4", scopes=frozenset({"tasks"}))
+    assert shelter.permissions == {"tasks:request"}
     for key in (reader, writer, full):
         assert not key.can("reports:read_minors") and not key.can("audit:read")
     assert unknown_role.permissions == set()
