@@ -290,21 +290,36 @@ def dispatch_task(*, task: Task, actor: str, now: datetime | None = None) -> Dis
                 task, reason=why[0]["code"] if why else "no_candidates"
             )
         return result
+    result.offers = _send_round(task, ranked, rows, actor=actor, now=now)
+    return result
+
+
+def _send_round(
+    task: Task,
+    choices: Sequence[assign.Ranked],
+    rows: dict[str, Volunteer],
+    *,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> list[Dispatch]:
+    """One round of offers to these volunteers (the task locked by the caller): a dispatch row
+    with its code and an SMS each, the round counted, the status settled, one history line."""
     before = task.status
     task.rounds += 1
-    expires = now + timedelta(minutes=settings["DISPATCH_OFFER_MINUTES"])
-    codes = _new_codes([choice.volunteer_id for choice in ranked])
-    for choice in ranked:
-        result.offers.append(
-            _offer(
-                task,
-                choice,
-                rows[choice.volunteer_id],
-                code=codes[choice.volunteer_id],
-                expires=expires,
-                now=now,
-            )
+    expires = now + timedelta(minutes=_settings()["DISPATCH_OFFER_MINUTES"])
+    codes = _new_codes([choice.volunteer_id for choice in choices])
+    offers = [
+        _offer(
+            task,
+            choice,
+            rows[choice.volunteer_id],
+            code=codes[choice.volunteer_id],
+            expires=expires,
+            now=now,
         )
+        for choice in choices
+    ]
     task.updated_at = now
     task_service.settle(task)
     task_service.record_event(
@@ -312,9 +327,13 @@ def dispatch_task(*, task: Task, actor: str, now: datetime | None = None) -> Dis
         actor=actor,
         event="offered",
         before=before,
-        detail={"round": task.rounds, "volunteers": [c.volunteer_id for c in ranked]},
+        detail={
+            "round": task.rounds,
+            "volunteers": [c.volunteer_id for c in choices],
+            **(detail or {}),
+        },
     )
-    return result
+    return offers
 
 
 def _why_none(pool: assign.Pool, task: Task) -> list[dict[str, Any]]:
@@ -715,37 +734,14 @@ def plan_open_tasks(*, actor: str, send: bool, now: datetime | None = None) -> B
             result.skipped += 1
         else:
             chosen.setdefault(a.task_id, []).append(a)
-    expires = now + timedelta(minutes=settings["DISPATCH_OFFER_MINUTES"])
     for task_id, assignments in chosen.items():
         task = task_service.lock_task(task_id)
         if task.status in TASK_CLOSED:
             continue
-        before = task.status
-        task.rounds += 1
-        codes = _new_codes([a.volunteer_id for a in assignments])
-        for a in assignments:
-            choice = assign.Ranked(a.volunteer_id, a.cost, a.distance_km, a.reasons)
-            result.offers.append(
-                _offer(
-                    task,
-                    choice,
-                    rows[a.volunteer_id],
-                    code=codes[a.volunteer_id],
-                    expires=expires,
-                    now=now,
-                )
-            )
-        task.updated_at = now
-        task_service.settle(task)
-        task_service.record_event(
-            task,
-            actor=actor,
-            event="offered",
-            before=before,
-            detail={
-                "round": task.rounds,
-                "plan": True,
-                "volunteers": [a.volunteer_id for a in assignments],
-            },
+        choices = [
+            assign.Ranked(a.volunteer_id, a.cost, a.distance_km, a.reasons) for a in assignments
+        ]
+        result.offers.extend(
+            _send_round(task, choices, rows, actor=actor, now=now, detail={"plan": True})
         )
     return result
