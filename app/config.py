@@ -80,8 +80,9 @@ def lifecycle_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PFIF_SOURCE_NAME": (env.get("PFIF_SOURCE_NAME") or "").strip() or "Reunite",
         # A report expires this many days after it is made, unless a coordinator extends it.
         "REPORT_EXPIRY_DAYS": _int(env, "REPORT_EXPIRY_DAYS", 90),
-        # An expired report is purged (deleted for good) this many days after it expired.
-        "REPORT_PURGE_AFTER_DAYS": _int(env, "REPORT_PURGE_AFTER_DAYS", 30),
+        # An expired report is purged (deleted for good) this many days after it expired. 0 by
+        # default: until the purge, its match candidates still show in the review queue.
+        "REPORT_PURGE_AFTER_DAYS": _int(env, "REPORT_PURGE_AFTER_DAYS", 0),
         # A confirmed reunification expires (then is purged) this many days after; 0: never.
         "REUNIFIED_CLOSE_AFTER_DAYS": _int(env, "REUNIFIED_CLOSE_AFTER_DAYS", 30),
         "DELETION_CODE_TTL_MINUTES": _int(env, "DELETION_CODE_TTL_MINUTES", 30),

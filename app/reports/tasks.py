@@ -28,12 +28,12 @@ def expire_reports_task() -> int:
     return total
 
 
-@huey.periodic_task(crontab(hour="3", minute="41"))
+@huey.periodic_task(crontab(minute="53"))
 @huey.lock_task("purge-reports")
 @in_app_context
 def purge_reports_task() -> int:
-    """Daily: reports expired more than REPORT_PURGE_AFTER_DAYS ago are deleted for good (a
-    tombstone with ids and dates stays for PFIF exports)."""
+    """Hourly: reports expired more than REPORT_PURGE_AFTER_DAYS ago are deleted for good, with
+    their notes and match candidates (a tombstone with ids and dates stays for PFIF exports)."""
     total = 0
     while ids := service.due_for_purge(limit=BATCH):
         matching_service.unindex_reports(report_ids=ids)  # normally done at expiry already

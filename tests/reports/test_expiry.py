@@ -114,7 +114,8 @@ def test_the_sweep_expires_then_the_purge_deletes_for_good(app, make_report, cli
     assert expired.expired_at is not None and expired.entry_date == expired.expired_at
     assert count(app, MatchProfile) == 1  # out of the matching index at once
 
-    # Within the grace period nothing is purged.
+    # Within a grace period nothing is purged (by default there is none).
+    app.config["REPORT_PURGE_AFTER_DAYS"] = 30
     with app.app_context():
         assert purge_reports_task.call_local() == 0
     app.config["REPORT_PURGE_AFTER_DAYS"] = 0
@@ -235,6 +236,6 @@ def test_settings_that_break_pfif_expiry_are_refused(env, message):
 def test_lifecycle_defaults():
     settings = lifecycle_config({"PUBLIC_BASE_URL": "https://reunite.example.org"})
     assert settings["REPORT_EXPIRY_DAYS"] == 90
-    assert settings["REPORT_PURGE_AFTER_DAYS"] == 30
+    assert settings["REPORT_PURGE_AFTER_DAYS"] == 0
     assert settings["PFIF_DOMAIN"] == "reunite.example.org"
     assert lifecycle_config({})["PFIF_DOMAIN"] == "reunite.invalid"
