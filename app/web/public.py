@@ -105,15 +105,11 @@ def report_form(kind: str):
         form = request.form
         upload = request.files.get("photo")
     except RequestEntityTooLarge:
-        errors = {
-            "photo": [_("This photo is too large. Choose one under %(size)s MB.", size=_mb())]
-        }
-        return _render_form(kind, {}, errors, status=413)
+        return _render_form(kind, {}, {"photo": [_photo_message("too_large")]}, status=413)
     if form.get(forms.HONEYPOT):
         # A bot filled the field people never see: thank it and keep nothing.
         return redirect(url_for("web.done"), 303)
 
-    errors: dict[str, list[str]] = {}
     data, errors = forms.validate(forms.payload_from_form(form, kind=kind))
     photo_id = _kept_photo(form.get("photo_id"))
     if upload is not None and upload.filename:
@@ -128,7 +124,7 @@ def report_form(kind: str):
         return _render_form(kind, form, errors, photo_id=photo_id, status=422)
 
     if photo_id:
-        data["photo_url"] = url_for("coordinator.photo", photo_id=photo_id, _external=True)
+        data["photo_url"] = _photo_url(photo_id)
     data.setdefault("language", str(get_locale()))
     report = _file_report(data)
     sms = _confirm_by_sms(report)
@@ -136,8 +132,17 @@ def report_form(kind: str):
     return redirect(url_for("web.done"), 303)
 
 
+def _photo_url(photo_id: str) -> str:
+    """Absolute, as the API's photo_url is: on PUBLIC_BASE_URL when set, else this host."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    path = url_for("coordinator.photo", photo_id=photo_id)
+    return (
+        f"{base}{path}" if base else url_for("coordinator.photo", photo_id=photo_id, _external=True)
+    )
+
+
 def _mb() -> str:
-    return f"{current_app.config['PHOTO_MAX_BYTES'] / (1024 * 1024):.0f}"
+    return f"{current_app.config['PHOTO_MAX_BYTES'] / (1024 * 1024):.3g}"
 
 
 def _photo_message(reason: str) -> str:

@@ -279,3 +279,11 @@ def test_web_pages_allow_scripts_from_this_site_only(client):
     policy = client.get("/").headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "Content-Security-Policy" not in client.get("/healthz").headers
+
+
+def test_the_photo_url_is_on_the_public_address_when_there_is_one(app, post_form):
+    app.config["PUBLIC_BASE_URL"] = "https://reunite.example.org"
+    data = {**MISSING, "photo": (io.BytesIO(_jpeg_with_gps()), "me.jpg")}
+    assert post_form("/report/missing", data, content_type="multipart/form-data").status_code == 303
+    [report] = _reports(app)
+    assert report.photo_url.startswith("https://reunite.example.org/coordinator/photos/")
