@@ -191,7 +191,12 @@ def import_pfif(*, data: bytes, created_by: str, workers: int = 0) -> ImportSumm
         reports_service.expire_reports(report_ids=summary.expired_ids)
     created = _load(new_rows, new_persons, positions, created_by, workers, summary)
 
-    ids_by_person = {record_id: report.id for record_id, report in known.items()}
+    # Notes go to live reports only: an expired one (or one this document expired) is gone.
+    ids_by_person = {
+        record_id: report.id
+        for record_id, report in known.items()
+        if not reports_service.is_expired(report)
+    }
     ids_by_person.update(created)
     _insert_notes(valid_notes, ids_by_person, set(created.values()), created_by, positions, summary)
     return summary

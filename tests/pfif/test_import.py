@@ -144,8 +144,12 @@ def test_an_expired_placeholder_deletes_the_clone(app, client, coordinator, make
             "full_name": "",
         },
     )
-    body = post(client, doc(placeholder), coordinator["token"]).get_json()
-    assert body["persons"]["expired"] == 1 and body["errors"] == []
+    late_note = note("partner.example.net/late", "partner.example.net/gone")
+    body = post(client, doc(placeholder, late_note), coordinator["token"]).get_json()
+    assert body["persons"]["expired"] == 1 and body["notes"]["created"] == 0
+    assert [(e["record"], e["id"]) for e in body["errors"]] == [
+        ("note", "partner.example.net/late")
+    ]
     response = client.get(f"/api/v1/reports/{report_id}", headers=bearer(coordinator["token"]))
     assert_envelope(response, 404)
     assert count(app, MatchProfile) == 0  # out of the matching index
