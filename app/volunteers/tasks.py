@@ -1,5 +1,6 @@
-"""Background dispatch: a task's first round after the commit that created it, and the sweep
-that expires unanswered offers and sends the next round (`huey_consumer app.worker.huey`)."""
+"""Background work of the volunteers domain (`huey_consumer app.worker.huey`): a task's first
+round of offers after the commit that created it, the sweep that expires unanswered offers and
+sends the next round, and the expiry of donors' offers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db, huey, own_app_context
 from app.volunteers.models import Task
-from app.volunteers.service import dispatch, tasks
+from app.volunteers.service import dispatch, donations, tasks
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,17 @@ def sweep_offers_task() -> dict[str, int]:
     if result["expired"] or result["offered"]:
         log.info("dispatch.sweep expired=%d offered=%d", result["expired"], result["offered"])
     return result
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+@own_app_context
+def expire_donation_offers_task() -> int:
+    """Every ten minutes: donors' offers past their expiry stop being offered (closed)."""
+    expired = donations.expire_offers()
+    db.session.commit()
+    if expired:
+        log.info("donations.expired offers=%d", expired)
+    return expired
 
 
 @event.listens_for(Session, "after_commit")

@@ -15,8 +15,9 @@ from app.sms import service as sms_service
 from app.sms.models import OutboxMessage
 from app.volunteers import service as volunteers_service
 
-# Yauco, Puerto Rico, and points a few km away (synthetic volunteers only).
+# Yauco and Ponce, Puerto Rico, and points a few km away (synthetic volunteers only).
 YAUCO = (18.035, -66.850)
+PONCE = (18.01031, -66.62398)
 _sids = itertools.count(1)
 _phones = itertools.count(200)
 
@@ -46,6 +47,32 @@ def place_volunteer(app: Flask) -> Callable[..., dict[str, Any]]:
                 volunteers_service.set_vetted(volunteer=volunteer, vetted=True, actor="test")
             db.session.commit()
             return {"id": volunteer.id, "phone": phone}
+
+    return make
+
+
+@pytest.fixture
+def make_need(app: Flask) -> Callable[..., str]:
+    """make_need(supply_quantity=40, ...) -> task id: a need for goods at the Ponce shelter,
+    created through the task service without offers to volunteers."""
+    from app.volunteers.service import tasks as task_service
+
+    def make(**overrides: Any) -> str:
+        data: dict[str, Any] = {
+            "title": "Water for the Ponce shelter",
+            "location": "Ponce",
+            "lat": PONCE[0],
+            "lon": PONCE[1],
+            "supply_category": "water",
+            "supply_quantity": 100,
+            "contact_name": "Shelter desk",
+            "contact_phone": "+15555550199",
+        }
+        data.update(overrides)
+        with app.app_context():
+            task = task_service.create_task(data=data, created_by="test")
+            db.session.commit()
+            return task.id
 
     return make
 

@@ -343,3 +343,15 @@ def test_a_task_whose_window_has_passed_is_not_offered_but_escalated(app, place_
     assert result.offers == [] and result.escalated
     with app.app_context():
         assert db.session.get(Task, task_id).escalation == "window_passed"
+
+
+def test_the_background_jobs_sweep_offers_and_expire_donors_offers(app, place_volunteer):
+    from app.volunteers import tasks as jobs
+
+    place_volunteer(1)
+    task_id = _task(app)
+    with app.app_context():
+        assert jobs.dispatch_task_job.call_local(task_id) == 1
+        assert jobs.sweep_offers_task.call_local() == {"expired": 0, "offered": 0}
+        assert jobs.expire_donation_offers_task.call_local() == 0
+    assert _status(app, task_id)[0] == "offered"

@@ -52,32 +52,6 @@ def make_offer(app):
     return make
 
 
-@pytest.fixture
-def make_need(app):
-    """A task asking for goods, written with the model (the task service is the lead's)."""
-
-    def make(**overrides: Any) -> str:
-        values: dict[str, Any] = dict(
-            title="Water for the Ponce shelter",
-            location="Ponce",
-            lat=PONCE[0],
-            lon=PONCE[1],
-            supply_category="water",
-            supply_quantity=100,
-            contact_name="Shelter desk",
-            contact_phone="+15555550199",
-            created_by="test",
-        )
-        values.update(overrides)
-        with app.app_context():
-            task = Task(**values)
-            db.session.add(task)
-            db.session.commit()
-            return task.id
-
-    return make
-
-
 def get(app, model, row_id):
     with app.app_context():
         row = db.session.get(model, row_id)
@@ -306,7 +280,7 @@ def test_accepting_takes_the_quantity_and_tells_both_sides(app, make_offer, make
         events = db.session.scalars(
             sa.select(TaskEvent.event).where(TaskEvent.task_id == need_id).order_by(TaskEvent.id)
         ).all()
-        assert events == ["pairing_proposed", "pairing_accepted"]
+        assert events == ["created", "pairing_proposed", "pairing_accepted"]
         assert service.covered(need_id) == 100
 
 

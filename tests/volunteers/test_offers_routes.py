@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.auth.models import AuditEvent
 from app.extensions import db
 from app.sms.models import OutboxMessage
-from app.volunteers.models import DonationOffer, Pairing, Task
+from app.volunteers.models import DonationOffer, Pairing
 from tests.conftest import bearer
 from tests.helpers import assert_envelope, count, post_all_at_once
 
@@ -46,30 +46,6 @@ def make_offer(client):
         response = client.post(URL, json=payload(**overrides))
         assert response.status_code == 201, response.get_json()
         return response.get_json()["id"]
-
-    return make
-
-
-@pytest.fixture
-def make_need(app):
-    """A task asking for goods, written with the model (the task service is the lead's)."""
-
-    def make(**overrides: Any) -> str:
-        values: dict[str, Any] = dict(
-            title="Agua para el refugio",
-            lat=PONCE[0],
-            lon=PONCE[1],
-            supply_category="water",
-            supply_quantity=100,
-            contact_phone="+15555550199",
-            created_by="test",
-        )
-        values.update(overrides)
-        with app.app_context():
-            task = Task(**values)
-            db.session.add(task)
-            db.session.commit()
-            return task.id
 
     return make
 

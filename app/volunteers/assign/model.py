@@ -72,6 +72,10 @@ class Reason:
     text: str
     data: dict[str, Any] = field(default_factory=dict)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The reason as stored and served: {code, text, data}."""
+        return {"code": self.code, "text": self.text, "data": self.data}
+
 
 @dataclass(frozen=True, slots=True)
 class Ranked:

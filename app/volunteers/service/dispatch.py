@@ -337,10 +337,7 @@ def _send_round(
 
 
 def _why_none(pool: assign.Pool, task: Task) -> list[dict[str, Any]]:
-    return [
-        {"code": r.code, "text": r.text, "data": r.data}
-        for r in why_none(pool, task_service.engine_task(task))
-    ]
+    return [r.as_dict() for r in why_none(pool, task_service.engine_task(task))]
 
 
 def _offer(
@@ -360,7 +357,7 @@ def _offer(
         round=task.rounds,
         cost=choice.cost,
         distance_km=choice.distance_km,
-        reasons=[{"code": r.code, "text": r.text, "data": r.data} for r in choice.reasons],
+        reasons=[r.as_dict() for r in choice.reasons],
         created_at=now,
         expires_at=expires,
     )

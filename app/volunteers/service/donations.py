@@ -17,15 +17,17 @@ from sqlalchemy import func, select, update
 
 from app.common.fields import point_errors
 from app.common.ids import is_id
+from app.common.locks import lock_row
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.matching import service as matching_service
 from app.sms import service as sms_service
-from app.volunteers.assign import Reason, Window, supply
-from app.volunteers.models import DonationOffer, Donor, Pairing, Task, TaskEvent
+from app.volunteers.assign import Window, supply
+from app.volunteers.models import DonationOffer, Donor, Pairing, Task
 from app.volunteers.models.donations import PAIRING_HOLDING
 from app.volunteers.models.tasks import TASK_CLOSED
+from app.volunteers.service import tasks as task_service
 
 # What a coordinator may correct on an offer (its category and donor stay: pairings rest on them).
 OFFER_FIELDS = frozenset(
@@ -336,25 +338,17 @@ def offer_candidates(*, task_id: str, limit: int = 20, now: datetime | None = No
 # ---- pairings -------------------------------------------------------------------------------
 
 
-def _reasons(reasons: tuple[Reason, ...]) -> list[dict[str, Any]]:
-    return [{"code": r.code, "text": r.text, "data": r.data} for r in reasons]
-
-
 def _event(task: Task, *, actor: str, event: str, pairing: Pairing) -> None:
-    db.session.add(
-        TaskEvent(
-            task_id=task.id,
-            at=utcnow(),
-            actor=actor,
-            event=event,
-            from_status=task.status,
-            to_status=task.status,
-            detail={
-                "pairing_id": pairing.id,
-                "offer_id": pairing.offer_id,
-                "quantity": pairing.quantity,
-            },
-        )
+    task_service.record_event(
+        task,
+        actor=actor,
+        event=event,
+        before=task.status,
+        detail={
+            "pairing_id": pairing.id,
+            "offer_id": pairing.offer_id,
+            "quantity": pairing.quantity,
+        },
     )
 
 
@@ -383,7 +377,7 @@ def _new_pairing(
         status="proposed",
         cost=ranked.cost if ranked else None,
         distance_km=ranked.distance_km if ranked else None,
-        reasons=_reasons(ranked.reasons) if ranked else [],
+        reasons=[r.as_dict() for r in ranked.reasons] if ranked else [],
         proposed_by=actor,
         created_at=utcnow(),
     )
@@ -475,30 +469,6 @@ def list_pairings(*, task_id: str | None = None, offer_id: str | None = None) ->
     return list(db.session.scalars(query.order_by(Pairing.id)))
 
 
-def _lock(model: Any, row_id: str) -> Any:
-    """Take a row for this transaction and read it afresh.
-
-    PostgreSQL: SELECT … FOR UPDATE, so a second coordinator accepting against the same offer
-    waits here until the first commits, then reads what is left. SQLite has no row locks: a
-    write first takes the database's write lock (writers are serialized), so what is read next
-    stays true until commit.
-    """
-    db.session.flush()
-    if db.session.get_bind().dialect.name != "postgresql":
-        db.session.execute(
-            update(model)
-            .where(model.id == row_id)
-            .values(id=model.id)
-            .execution_options(synchronize_session=False)
-        )
-    return db.session.scalar(
-        select(model)
-        .where(model.id == row_id)
-        .with_for_update(of=model)
-        .execution_options(populate_existing=True)
-    )
-
-
 def _decide(pairing: Pairing, *, status: str, actor: str, reason: str | None) -> None:
     pairing.status = status
     pairing.decided_by = actor
@@ -514,9 +484,9 @@ def accept_pairing(
     the shelter desk that asked are told by SMS, in this transaction."""
     now = now or utcnow()
     pairing = get_pairing(pairing_id=pairing_id)
-    task = _lock(Task, pairing.task_id)
-    offer = _lock(DonationOffer, pairing.offer_id)
-    pairing = _lock(Pairing, pairing.id)
+    task = lock_row(Task, pairing.task_id)
+    offer = lock_row(DonationOffer, pairing.offer_id)
+    pairing = lock_row(Pairing, pairing.id)
     if pairing.status != "proposed":
         raise Conflict(f"This pairing was already {pairing.status}.", code="pairing_decided")
     _check_pairable(task, offer, now)
@@ -575,9 +545,9 @@ def cancel_pairing(*, pairing_id: str, actor: str, reason: str) -> Pairing:
     """Cancel a proposed or accepted pairing; an accepted one gives its quantity back to the
     offer (which reopens if it was exhausted and has not expired or been withdrawn)."""
     pairing = get_pairing(pairing_id=pairing_id)
-    task = _lock(Task, pairing.task_id)
-    offer = _lock(DonationOffer, pairing.offer_id)
-    pairing = _lock(Pairing, pairing.id)
+    task = lock_row(Task, pairing.task_id)
+    offer = lock_row(DonationOffer, pairing.offer_id)
+    pairing = lock_row(Pairing, pairing.id)
     if pairing.status not in ("proposed", "accepted"):
         raise Conflict(f"This pairing was already {pairing.status}.", code="pairing_decided")
     if pairing.status == "accepted":

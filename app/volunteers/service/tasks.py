@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 
 from app.common.fields import point_errors
 from app.common.ids import is_id
+from app.common.locks import lock_row
 from app.common.phones import PhoneError, normalize_phone
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -217,20 +218,9 @@ def dispatch_counts(task_id: str) -> Counter[str]:
 
 
 def lock_task(task_id: str) -> Task:
-    """Take the task's row for this transaction, and read it afresh.
-
-    A write first: on PostgreSQL it locks the row until commit (a second YES for the same task
-    waits here, then counts the first one's place); on SQLite it takes the database's write
-    lock, so the reads that follow see every committed answer.
-    """
-    db.session.flush()
-    db.session.execute(
-        update(Task)
-        .where(Task.id == task_id)
-        .values(updated_at=Task.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    task = db.session.get(Task, task_id, populate_existing=True)
+    """Take the task's row for this transaction and read it afresh (app.common.locks): a
+    second YES for the same task waits here, then counts the first one's place."""
+    task = lock_row(Task, task_id)
     if task is None:
         raise NotFound("No task with this id.", code="task_not_found")
     return task
