@@ -40,25 +40,20 @@ _FOUND = ("believed_alive", "is_note_author")
 # How this repository marks the note that carries a report's own status and kind.
 _REPORT_NOTE = re.compile(r"^report-note\.(missing|found)\.")
 _COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
-_PERSON_TEXT = (
-    "given_name",
-    "family_name",
-    "description",
-    "sex",
-    "date_of_birth",
-    "age",
-    "home_street",
-    "home_neighborhood",
-    "home_city",
-    "home_state",
-    "home_postal_code",
-    "home_country",
-    "photo_url",
-    "author_name",
-    "author_email",
-    "author_phone",
-    "source_name",
-    "source_url",
+# Person fields that are one value the report keeps as it is (the others are read apart).
+_PERSON_TEXT = tuple(
+    name
+    for name in pfif.PERSON_FIELDS
+    if name
+    not in (
+        "person_record_id",
+        "entry_date",
+        "expiry_date",
+        "source_date",
+        "full_name",
+        "alternate_names",
+        "profile_urls",
+    )
 )
 _MAX_ALTERNATES = 20
 _note_schema = NoteInSchema()
