@@ -51,3 +51,19 @@ class ImportOutSchema(ma.Schema):
         ma.fields.Nested(RecordErrorSchema),
         metadata={"description": "Fields left out of records that were imported"},
     )
+
+
+class ImportJobOutSchema(ma.Schema):
+    """A PFIF document imported in the background: its state and, once done, its summary."""
+
+    id = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "queued, running, done or failed"})
+    processed_rows = ma.fields.Integer(metadata={"description": "Persons read"})
+    loaded_rows = ma.fields.Integer(metadata={"description": "Persons created or updated"})
+    error_count = ma.fields.Integer(metadata={"description": "Records left out"})
+    result = ma.fields.Dict(
+        attribute="errors",
+        metadata={"description": "The import's answer (as POST gives it for small documents)"},
+    )
+    created_at = ma.fields.AwareDateTime(default_timezone=UTC)
+    finished_at = ma.fields.AwareDateTime(allow_none=True, default_timezone=UTC)

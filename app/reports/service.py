@@ -807,17 +807,19 @@ def record_import_progress(
     job: ImportJob,
     processed: int,
     loaded: int,
-    errors: dict[int, Any],
+    errors: dict[Any, Any],
     done: bool = False,
     failed: bool = False,
+    error_count: int | None = None,
 ) -> None:
     """Progress of a running import: rows read and loaded, bad rows (by row number) with
-    their field errors, the first MAX_JOB_ERRORS of them kept."""
+    their field errors, the first MAX_JOB_ERRORS of them kept (or, for a PFIF document, its
+    import summary, with error_count saying how many records were left out)."""
     now = utcnow()
     job.status = "failed" if failed else "done" if done else "running"
     job.processed_rows = processed
     job.loaded_rows = loaded
-    job.error_count = len(errors)
+    job.error_count = len(errors) if error_count is None else error_count
     job.errors = {str(k): v for k, v in sorted(errors.items())[:MAX_JOB_ERRORS]}
     job.updated_at = now
     if done or failed:

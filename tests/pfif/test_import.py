@@ -292,3 +292,36 @@ def test_the_cli_imports_a_file_and_lists_what_it_left_out(app, tmp_path):
     assert set(reports(app)) == {"partner.example.net/c1"}
     missing = runner.invoke(args=["pfif", "import", str(tmp_path / "nope.xml")])
     assert missing.exit_code != 0 and "no file" in missing.output
+
+
+def test_a_document_too_large_for_a_request_is_imported_by_the_worker(
+    app, client, coordinator, make_key
+):
+    app.config["PFIF_INLINE_MAX_BYTES"] = 500
+    data = doc(
+        person("partner.example.net/bg1", note("partner.example.net/bgn1")),
+        person("partner.example.net/bg2", full_name=None),
+    )
+    response = post(client, data, coordinator["token"])
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert response.headers["Location"] == f"/api/v1/pfif/imports/{job['id']}"
+    # The tests run the worker's task inline, after the request committed.
+    followed = client.get(response.headers["Location"], headers=bearer(coordinator["token"]))
+    body = followed.get_json()
+    assert body["status"] == "done", body
+    assert (body["processed_rows"], body["loaded_rows"], body["error_count"]) == (2, 1, 1)
+    assert body["result"]["persons"]["created"] == 1
+    assert body["result"]["errors"][0]["id"] == "partner.example.net/bg2"
+    assert set(reports(app)) == {"partner.example.net/bg1"}
+    assert count(app, MatchProfile) == 1
+    # Another partner's key does not follow it; a document that is not PFIF fails the job.
+    other = make_key("write")
+    denied = client.get(response.headers["Location"], headers=bearer(other["token"]))
+    assert_envelope(denied, 403)
+    broken = post(
+        client, b"<pfif:pfif xmlns:pfif='http://zesty.ca/pfif/1.4'>" + b" " * 600, other["token"]
+    )
+    failed = client.get(broken.headers["Location"], headers=bearer(other["token"])).get_json()
+    assert failed["status"] == "failed" and "document" in failed["result"]
+    assert_envelope(client.get("/api/v1/pfif/imports/nope", headers=bearer(other["token"])), 404)
