@@ -88,7 +88,8 @@ def lifecycle_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DELETION_CODE_TTL_MINUTES": _int(env, "DELETION_CODE_TTL_MINUTES", 30),
         "RATE_LIMIT_DELETION": env.get("RATE_LIMIT_DELETION", "5/minute;20/hour"),
         # PFIF and roster uploads may be far larger than other requests.
-        "IMPORT_MAX_BODY_BYTES": _int(env, "IMPORT_MAX_BODY_BYTES", 64 * 1024 * 1024),
+        # 100,000 PFIF persons with a note each are about 120 MB.
+        "IMPORT_MAX_BODY_BYTES": _int(env, "IMPORT_MAX_BODY_BYTES", 256 * 1024 * 1024),
         # A larger PFIF document is imported by the worker (a web request has 30 s).
         "PFIF_INLINE_MAX_BYTES": _int(env, "PFIF_INLINE_MAX_BYTES", 4 * 1024 * 1024),
     }
