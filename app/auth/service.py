@@ -115,6 +115,17 @@ def revoke_credential(*, prefix: str) -> int:
     return count
 
 
+def revoke_token(*, secret: str) -> bool:
+    """Revoke exactly the bearer token with this secret (a web session's, at logout); returns
+    whether one was revoked. Unlike revoke_credential, no other token sharing its prefix is hit."""
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    db.session.flush()
+    return True
+
+
 def _touch(row: ApiToken | ApiKey, now: datetime) -> None:
     last = row.last_used_at
     if last is None or now - last > _LAST_USED_GRANULARITY:

@@ -12,6 +12,7 @@ import traceback
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -1174,3 +1175,15 @@ def _on_confirmed(match: MatchCandidate) -> None:
         volunteers_tasks.create_task_for_match(
             match_id=match.id, missing_report=left, found_report=right
         )
+
+
+def match_counts(*, confirmed_since: datetime) -> dict[str, int]:
+    """Candidates waiting for review, and matches confirmed since the given moment."""
+    potential = select(func.count(MatchCandidate.id)).where(MatchCandidate.status == "potential")
+    confirmed = select(func.count(MatchCandidate.id)).where(
+        MatchCandidate.status == "confirmed", MatchCandidate.decided_at >= confirmed_since
+    )
+    return {
+        "potential": db.session.scalar(potential) or 0,
+        "confirmed": db.session.scalar(confirmed) or 0,
+    }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import Response, after_this_request
 from huey import crontab
 
 from app.common.bulk import chunked
@@ -58,3 +61,17 @@ def compact_postings_task() -> int:
         compacted += done
         if done < service.COMPACT_KEYS:
             return compacted
+
+
+def geocode_online_after_commit(report: Any) -> None:
+    """Queue the online geocoder for places the gazetteer did not know, once the request has
+    committed (never inside it: the geocoder is rate-limited and may take seconds)."""
+    if not service.wants_online_geocoding(report=report):
+        return
+    report_id = report.id
+
+    @after_this_request
+    def enqueue(response: Response) -> Response:
+        if response.status_code < 400:  # committed
+            geocode_online_task(report_id)
+        return response

@@ -19,7 +19,7 @@ from app.common.pagination import PageArgsSchema, decode_cursor, page_of
 from app.errors import Forbidden, ValidationError, envelope
 from app.extensions import limit
 from app.matching import service as matching_service
-from app.matching.tasks import geocode_online_task
+from app.matching.tasks import geocode_online_after_commit
 from app.reports import roster, service
 from app.reports.models import Note, Report
 from app.reports.schemas import (
@@ -76,20 +76,6 @@ def _report_view(
     return view
 
 
-def _geocode_online_after_commit(report: Report) -> None:
-    """Queue the online geocoder for places the gazetteer did not know, once the request has
-    committed (never in the request: it is rate-limited and may take seconds)."""
-    if not matching_service.wants_online_geocoding(report=report):
-        return
-    report_id = report.id
-
-    @after_this_request
-    def enqueue(response: Response) -> Response:
-        if response.status_code < 400:  # committed
-            geocode_online_task(report_id)
-        return response
-
-
 def _readable_report(report_id: str, principal: Principal) -> Report:
     return service.get_report(
         report_id=report_id, include_minors=principal.can("reports:read_minors")
@@ -112,7 +98,7 @@ class Reports(MethodView):
         report = service.submit_report(data=data, created_by=principal.label)
         # Matched in the request (never failing it), so coordinators see candidates at once.
         matching_service.refresh_matches(report=report)
-        _geocode_online_after_commit(report)
+        geocode_online_after_commit(report)
         audit("report.create", "report", [report.id])
         return report, 201, {"Location": url_for("reports.ReportItem", report_id=report.id)}
 
@@ -169,7 +155,7 @@ class ReportItem(MethodView):
             raise Forbidden("A partner key may correct only the reports it submitted.")
         changed = service.update_report(report=report, changes=changes)
         matching_service.refresh_matches(report=report, changed=changed)
-        _geocode_online_after_commit(report)
+        geocode_online_after_commit(report)
         audit("report.update", "report", [report.id], details={"fields": sorted(changed)})
         return _report_view(report, principal, with_notes=True)
 
@@ -207,7 +193,7 @@ class ReportNotes(MethodView):
         note = service.add_note(report=report, data=data, created_by=principal.label)
         if report.last_known_location != location:
             matching_service.refresh_matches(report=report, changed=["last_known_location"])
-            _geocode_online_after_commit(report)
+            geocode_online_after_commit(report)
         audit("note.create", "report", [report.id], details={"note_id": note.id})
         return note
 

@@ -826,3 +826,51 @@ def record_import_progress(
         job.finished_at = now
         job.content = None  # personal data: not kept past the import
     db.session.flush()
+
+
+# Missing people still being searched for (the dashboard's "people still missing").
+OPEN_MISSING_STATUSES = ("information_sought", "believed_missing")
+
+
+def report_counts() -> dict[str, int]:
+    """People still missing, people found, and reports by SMS still to verify."""
+
+    def count(*conditions: Any) -> int:
+        return db.session.scalar(select(func.count(Report.id)).where(*conditions)) or 0
+
+    return {
+        "open_missing": count(Report.kind == "missing", Report.status.in_(OPEN_MISSING_STATUSES)),
+        "found": count(Report.kind == "found"),
+        "unverified": count(Report.verified.is_(False)),
+    }
+
+
+def search_reports(
+    *,
+    text: str | None,
+    kind: str | None = None,
+    status: str | None = None,
+    limit: int,
+    include_minors: bool = True,
+) -> list[Report]:
+    """Reports whose name or reference contains the text, newest first (a LIKE over the name
+    columns: enough for a coordinator's search box, not for a million reports)."""
+    query = select(Report)
+    if text:
+        needle = f"%{text.strip().lower()}%"
+        compact = text.strip().upper().replace("-", "").replace(" ", "")
+        conditions = [
+            func.lower(Report.full_name).like(needle),
+            func.lower(Report.given_name).like(needle),
+            func.lower(Report.family_name).like(needle),
+        ]
+        if 0 < len(compact) <= 7:
+            conditions.append(func.replace(Report.reference, "-", "").like(f"%{compact}%"))
+        query = query.where(or_(*conditions))
+    if kind:
+        query = query.where(Report.kind == kind)
+    if status:
+        query = query.where(Report.status == status)
+    if not include_minors:
+        query = query.where(Report.is_minor.is_(False))
+    return list(db.session.scalars(query.order_by(Report.id.desc()).limit(limit)))

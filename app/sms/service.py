@@ -17,7 +17,7 @@ from typing import Any
 
 import phonenumbers
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.common.bulk import chunked
@@ -969,3 +969,40 @@ def _follow_up(inbound: InboundMessage, contact: Contact) -> tuple[str, dict[str
     )
     inbound.report_id = report.id
     return "note_added", {"reference": report.reference}
+
+
+def messages_about_report(
+    *, report_id: str, phones: Collection[str], limit: int = 50
+) -> list[dict[str, Any]]:
+    """The SMS sent to a report's phones or about it, and those received about it, oldest
+    first (a coordinator's case page)."""
+    # Messages about a report carry its id in their dedupe key (a match's notice, a consent
+    # request); the rest went to its phones.
+    about = [OutboxMessage.dedupe_key.like(f"%{report_id}%")]
+    if phones:
+        about.append(OutboxMessage.to_phone.in_(list(phones)))
+    sent = db.session.scalars(
+        select(OutboxMessage).where(or_(*about)).order_by(OutboxMessage.id.desc()).limit(limit)
+    )
+    items: list[dict[str, Any]] = [
+        {
+            "direction": "out",
+            "at": m.created_at,
+            "phone": m.to_phone,
+            "body": m.body,
+            "status": m.status,
+            "template": m.template,
+        }
+        for m in sent
+    ]
+    received = db.session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.report_id == report_id)
+        .order_by(InboundMessage.id.desc())
+        .limit(limit)
+    )
+    items += [
+        {"direction": "in", "at": m.received_at, "body": m.body, "command": m.command}
+        for m in received
+    ]
+    return sorted(items, key=lambda item: item["at"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import marshmallow as ma
@@ -40,8 +40,8 @@ from app.reports.models import KINDS, STATUSES
 from app.reports.schemas import NoteInSchema
 from app.sms import service as sms_service
 from app.sms.models import STATUSES as SMS_STATUSES
+from app.volunteers.service import tasks as tasks_service
 from app.web import pages, photos
-from app.web import service as web_service
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 pages.install(bp)
@@ -125,7 +125,7 @@ def logout():
     """End the session and revoke its token."""
     secret = session.get("token")
     if secret:
-        auth_service.revoke_credential(prefix=secret[:10])
+        auth_service.revoke_token(secret=secret)
     session.clear()
     flash(_("You are logged out."))
     return redirect(url_for("coordinator.login"), 303)
@@ -136,12 +136,29 @@ def logout():
 @login_required
 def dashboard():
     """Counts and the best candidates of the review queue."""
-    counts = web_service.dashboard_counts(now=utcnow())
+    counts = _dashboard_counts()
     rows = matching_service.list_matches(
         status="potential", limit=5, include_minors=_may_see_minors()
     )[:5]
     audit("match.list", "report", _report_ids(rows))
     return render_template("coordinator/dashboard.html", counts=counts, matches=rows)
+
+
+def _dashboard_counts() -> dict[str, int]:
+    """Each domain's counts for the dashboard; "today" starts at midnight UTC."""
+    midnight = datetime.combine(utcnow().astimezone(UTC).date(), time(), tzinfo=UTC)
+    reports = reports_service.report_counts()
+    matches = matching_service.match_counts(confirmed_since=midnight)
+    tasks = tasks_service.count_tasks()
+    return {
+        "open_missing": reports["open_missing"],
+        "found": reports["found"],
+        "unverified": reports["unverified"],
+        "potential_matches": matches["potential"],
+        "confirmed_today": matches["confirmed"],
+        "open_tasks": tasks["open"],
+        "escalated_tasks": tasks["escalated"],
+    }
 
 
 @bp.get("/matches")
@@ -250,7 +267,7 @@ def reports():
     text = (request.args.get("q") or "").strip()[:200]
     kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    rows = web_service.search_reports(
+    rows = reports_service.search_reports(
         text=text or None,
         kind=kind,
         status=status,
@@ -274,7 +291,8 @@ def case(report_id: str):
     )[:20]
     audit("report.read", "report", [report.id])
     audit("match.list", "report", [report.id, *_report_ids(candidates)])
-    messages = web_service.messages_for_report(report=report)
+    phones = [p for p in {report.author_phone, report.contact_phone} if p]
+    messages = sms_service.messages_about_report(report_id=report.id, phones=phones)
     return render_template(
         "coordinator/case.html",
         report=report,

@@ -7,8 +7,6 @@ from typing import Any
 import marshmallow as ma
 from flask import (
     Blueprint,
-    Response,
-    after_this_request,
     current_app,
     make_response,
     redirect,
@@ -26,7 +24,7 @@ from app.common.idempotency import committed
 from app.errors import NotFound
 from app.extensions import limiter
 from app.matching import service as matching_service
-from app.matching.tasks import geocode_online_task
+from app.matching.tasks import geocode_online_after_commit
 from app.reports import service as reports_service
 from app.reports.schemas import StatusCheckInSchema
 from app.sms import service as sms_service
@@ -47,7 +45,8 @@ _FORM_ALLOWANCE = 256 * 1024
 _RECEIVED_TEMPLATE = {"missing": "find_received", "found": "found_received"}
 
 
-def _config_limit(setting: str):
+def config_limit(setting: str):
+    """A per-address limit on POSTs, read from the configuration at request time."""
     return limiter.limit(lambda: current_app.config[setting], methods=["POST"])
 
 
@@ -93,7 +92,7 @@ def _render_form(
 
 
 @bp.route("/report/<any(missing, found):kind>", methods=["GET", "POST"])
-@_config_limit("RATE_LIMIT_REPORTS")
+@config_limit("RATE_LIMIT_REPORTS")
 @committed
 def report_form(kind: str):
     """The missing or found form; a valid one files the report and shows its reference."""
@@ -163,15 +162,7 @@ def _file_report(data: dict[str, Any]):
     matching_service.warm_up()
     report = reports_service.submit_report(data=data, created_by=current_principal().label)
     matching_service.refresh_matches(report=report)
-    if matching_service.wants_online_geocoding(report=report):
-        report_id = report.id
-
-        @after_this_request
-        def enqueue(response: Response) -> Response:
-            if response.status_code < 400:  # committed
-                geocode_online_task(report_id)
-            return response
-
+    geocode_online_after_commit(report)
     audit("report.create", "report", [report.id])
     return report
 
@@ -199,7 +190,7 @@ def done():
 
 
 @bp.route("/check", methods=["GET", "POST"])
-@_config_limit("RATE_LIMIT_STATUS_CHECK")
+@config_limit("RATE_LIMIT_STATUS_CHECK")
 @committed
 def check():
     """Status and date of a report, for whoever has its reference and phone; never a location."""

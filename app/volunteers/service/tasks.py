@@ -449,3 +449,15 @@ def engine_task(task: Task, *, people: int | None = None) -> assign.Task:
         involves_minor=task.involves_minor,
         radius_km=task.radius_km,
     )
+
+
+def count_tasks() -> dict[str, int]:
+    """Unfinished tasks, and those among them in the coordinators' escalated queue."""
+    unfinished = Task.status.not_in(TASK_CLOSED)
+    return {
+        "open": db.session.scalar(select(func.count(Task.id)).where(unfinished)) or 0,
+        "escalated": db.session.scalar(
+            select(func.count(Task.id)).where(unfinished, Task.escalated_at.is_not(None))
+        )
+        or 0,
+    }
