@@ -1,0 +1,299 @@
+"""The coordinators' volunteer and task board: tasks (the escalated queue first), a task's
+offers, history and donor pairings with its buttons, a new task, volunteers and vetting.
+
+Only the volunteers domain's services are called; every read of personal data is audited with
+the API's action names (task.list, task.read, task.dispatches, task.history, volunteer.list,
+volunteer.read, volunteer.vet).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app.auth.context import audit
+from app.common.idempotency import committed
+from app.errors import Conflict, Forbidden, ValidationError
+from app.volunteers import service as volunteers_service
+from app.volunteers import tasks as _jobs  # noqa: F401 - hands committed tasks to the queue
+from app.volunteers.assign.supply import load_categories
+from app.volunteers.models.tasks import TASK_STATUSES
+from app.volunteers.schemas.tasks import MAX_PEOPLE, CancelInSchema, TaskCreateSchema
+from app.volunteers.service import dispatch as dispatch_service
+from app.volunteers.service import donations as donations_service
+from app.volunteers.service import tasks as tasks_service
+from app.web import volunteer_form
+from app.web.coordinator import PAGE, bp, login_required
+
+TASK_TEXT_FIELDS = (
+    "title",
+    "description",
+    "location",
+    "people",
+    "priority",
+    "supply_category",
+    "supply_quantity",
+    "contact_name",
+    "contact_phone",
+)
+
+
+def _require(permission: str) -> None:
+    if not g.principal.can(permission):
+        raise Forbidden()
+
+
+def _volunteers_by_id(ids: list[str]) -> dict[str, Any]:
+    found = {}
+    for volunteer_id in dict.fromkeys(ids):
+        found[volunteer_id] = volunteers_service.get_volunteer(volunteer_id=volunteer_id)
+    return found
+
+
+# --- Tasks ------------------------------------------------------------------------------------
+
+
+@bp.get("/tasks")
+@committed
+@login_required
+def tasks():
+    """The escalated queue first, then every task (filter by status, escalated), newest first."""
+    _require("tasks:read")
+    status = request.args.get("status") if request.args.get("status") in TASK_STATUSES else None
+    escalated = {"1": True, "0": False}.get(request.args.get("escalated", ""))
+    cursor = request.args.get("after") or None
+    queue = []
+    if not cursor and escalated is None:
+        queue = tasks_service.list_tasks(limit=PAGE, escalated=True)[:PAGE]
+    rows = tasks_service.list_tasks(limit=PAGE, after_id=cursor, status=status, escalated=escalated)
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    audit("task.list", "task", list(dict.fromkeys(t.id for t in [*queue, *rows])))
+    return render_template(
+        "coordinator/tasks.html",
+        queue=queue,
+        tasks=rows,
+        status=status,
+        escalated=request.args.get("escalated", ""),
+        statuses=TASK_STATUSES,
+        next_after=rows[-1].id if more else None,
+    )
+
+
+def task_payload(form: Any) -> dict[str, Any]:
+    """The new-task form as TaskCreateSchema's input (blank fields left out)."""
+    data: dict[str, Any] = {}
+    for name in TASK_TEXT_FIELDS:
+        value = (form.get(name) or "").strip()
+        if value:
+            data[name] = value
+    for name in ("window_start", "window_end"):
+        if value := (form.get(name) or "").strip():
+            data[name] = volunteer_form.local_to_iso(value)
+    languages = [c.strip() for c in (form.get("languages") or "").replace(";", ",").split(",")]
+    if languages := [c for c in languages if c]:
+        data["languages"] = languages
+    if skills := volunteer_form.expand_skills(form.getlist("skills"), languages):
+        data["skills"] = skills
+    data["involves_minor"] = form.get("involves_minor") == "1"
+    data["dispatch"] = form.get("dispatch", "1") == "1"
+    return data
+
+
+def _task_errors(messages: Any) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for field, raw in messages.items():
+        target = "title" if field == "_schema" else field
+        if target in ("lat", "lon"):
+            target = "location"
+        for text in volunteer_form.flatten(raw):
+            errors.setdefault(target, []).append(_task_message(target, text))
+    return errors
+
+
+def _task_message(field: str, text: str) -> str:
+    if field == "title" and "required" in text.lower():
+        return _("Give the task a title.")
+    if field in ("window_start", "window_end"):
+        if "ended" in text:
+            return _("This time has already passed.")
+        if "after" in text:
+            return _("The end must come after the start.")
+        return _("Give a date and a time.")
+    if field == "supply_quantity" and "together" in text:
+        return _("Give the category and the quantity together.")
+    if field == "people":
+        return _("Give a number from 1 to %(max)s.", max=MAX_PEOPLE)
+    if field == "supply_quantity":
+        return _("Give a whole number, at least 1.")
+    if field == "languages":
+        return _("Write language codes such as es, en or ht, separated by commas.")
+    if field == "contact_phone":
+        return _("Enter a phone number with its country code, such as +1 555 555 0123.")
+    return volunteer_form.friendly(field, text)
+
+
+def _task_form(form: Any, errors: dict[str, list[str]], status: int = 200):
+    categories = load_categories()
+    page = render_template(
+        "coordinator/task_form.html",
+        form=form,
+        errors=errors,
+        skills=volunteer_form.skill_choices(),
+        categories=[(c, categories.labels[c], categories.units[c]) for c in categories.labels],
+        max_people=MAX_PEOPLE,
+    )
+    return page, status
+
+
+@bp.route("/tasks/new", methods=["GET", "POST"])
+@committed
+@login_required
+def new_task():
+    """Create a task; its first offers go out by SMS once it is saved (unless told not to)."""
+    _require("tasks:write")
+    if request.method == "GET":
+        return _task_form({}, {})
+    form = request.form
+    try:
+        data = TaskCreateSchema().load(task_payload(form))
+    except ma.ValidationError as exc:
+        return _task_form(form, _task_errors(exc.normalized_messages()), 422)
+    send = data.pop("dispatch")
+    try:
+        task = tasks_service.create_task(data=data, created_by=g.principal.label)
+    except ValidationError as exc:
+        return _task_form(form, _task_errors(exc.errors), 422)
+    if send:
+        tasks_service.request_dispatch(task)
+    audit("task.create", "task", [task.id])
+    flash(_("The task is created.") + (" " + _("Offers go out by SMS now.") if send else ""))
+    return redirect(url_for("coordinator.task", task_id=task.id), 303)
+
+
+@bp.get("/tasks/<task_id>")
+@committed
+@login_required
+def task(task_id: str):
+    """A task: details, its offers with why each volunteer, its history, its donor pairings."""
+    _require("tasks:read")
+    found = tasks_service.get_task(task_id=task_id)
+    offers = tasks_service.task_dispatches(task=found)
+    history = tasks_service.task_history(task=found)
+    pairings = donations_service.list_pairings(task_id=found.id)
+    audit("task.read", "task", [found.id])
+    audit("task.dispatches", "volunteer", [d.volunteer_id for d in offers])
+    audit("task.history", "task", [found.id])
+    return render_template(
+        "coordinator/task.html",
+        task=found,
+        offers=offers,
+        volunteers=_volunteers_by_id([d.volunteer_id for d in offers]),
+        history=history,
+        pairings=pairings,
+        skill_label=volunteer_form.skill_label,
+    )
+
+
+@bp.post("/tasks/<task_id>/<any(dispatch, start, complete, cancel):action>")
+@committed
+@login_required
+def task_action(task_id: str, action: str):
+    """Dispatch now, start, complete, or cancel with a reason."""
+    _require("tasks:write")
+    found = tasks_service.get_task(task_id=task_id)
+    actor = g.principal.label
+    try:
+        if action == "dispatch":
+            result = dispatch_service.redispatch_task(task=found, actor=actor)
+            audit("task.dispatch", "task", [found.id], details={"offers": len(result.offers)})
+            if result.offers:
+                flash(_("%(count)s offers sent by SMS.", count=len(result.offers)))
+            else:
+                flash(_("Nobody could be offered this task now."), "error")
+        elif action == "start":
+            tasks_service.start_task(task=found, actor=actor)
+            audit("task.start", "task", [found.id])
+            flash(_("The task is in progress."))
+        elif action == "complete":
+            tasks_service.complete_task(task=found, actor=actor)
+            audit("task.complete", "task", [found.id])
+            flash(_("The task is done."))
+        else:
+            try:
+                reason = CancelInSchema().load({"reason": request.form.get("reason") or None})
+            except ma.ValidationError:
+                flash(_("The reason is too long or has special characters."), "error")
+                return redirect(url_for("coordinator.task", task_id=found.id), 303)
+            tasks_service.cancel_task(task=found, actor=actor, reason=reason.get("reason"))
+            audit("task.cancel", "task", [found.id])
+            flash(_("The task is cancelled. The volunteers are told by SMS."))
+    except Conflict as exc:
+        flash(_conflict_message(exc.code), "error")
+    return redirect(url_for("coordinator.task", task_id=found.id), 303)
+
+
+def _conflict_message(code: str) -> str:
+    if code == "task_not_assigned":
+        return _("No volunteer has accepted this task yet.")
+    if code == "task_closed":
+        return _("This task is already closed.")
+    return _("Someone changed this at the same moment. Please look again.")
+
+
+# --- Volunteers -------------------------------------------------------------------------------
+
+
+@bp.get("/volunteers")
+@committed
+@login_required
+def volunteers():
+    """Volunteers newest first; filter vetted or not."""
+    _require("volunteers:read")
+    vetted = {"1": True, "0": False}.get(request.args.get("vetted", ""))
+    cursor = request.args.get("after") or None
+    rows = volunteers_service.list_volunteers(limit=PAGE, after_id=cursor, vetted=vetted)
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    audit("volunteer.list", "volunteer", [v.id for v in rows])
+    return render_template(
+        "coordinator/volunteers.html",
+        volunteers=rows,
+        vetted=request.args.get("vetted", ""),
+        next_after=rows[-1].id if more else None,
+        skill_label=volunteer_form.skill_label,
+    )
+
+
+@bp.get("/volunteers/<volunteer_id>")
+@committed
+@login_required
+def volunteer(volunteer_id: str):
+    """One volunteer: languages, skills, place, availability, vetting."""
+    _require("volunteers:read")
+    found = volunteers_service.get_volunteer(volunteer_id=volunteer_id)
+    audit("volunteer.read", "volunteer", [found.id])
+    return render_template(
+        "coordinator/volunteer.html",
+        volunteer=found,
+        skill_label=volunteer_form.skill_label,
+        language_name=volunteer_form.language_name,
+        parse_time=volunteer_form.parse_time,
+    )
+
+
+@bp.post("/volunteers/<volunteer_id>/vet")
+@committed
+@login_required
+def vet(volunteer_id: str):
+    """Mark a volunteer vetted (who and when are recorded), or withdraw it."""
+    _require("volunteers:vet")
+    found = volunteers_service.get_volunteer(volunteer_id=volunteer_id)
+    vetted = request.form.get("vetted") == "1"
+    if volunteers_service.set_vetted(volunteer=found, vetted=vetted, actor=g.principal.label):
+        audit("volunteer.vet", "volunteer", [found.id], details={"vetted": vetted})
+    flash(_("The volunteer is vetted.") if vetted else _("The vetting is withdrawn."))
+    return redirect(url_for("coordinator.volunteer", volunteer_id=found.id), 303)

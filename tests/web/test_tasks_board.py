@@ -1,0 +1,240 @@
+"""The coordinators' volunteer and task board: tasks, offers by SMS, cancelling, vetting."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import sqlalchemy as sa
+
+from app.auth.models import AuditEvent
+from app.extensions import db
+from app.sms.models import OutboxMessage
+from app.volunteers.models import Dispatch, Task, Volunteer
+from app.volunteers.service import tasks as task_service
+from app.volunteers.service import volunteers as volunteers_service
+from tests.web.conftest import page_text
+
+YAUCO = (18.035, -66.850)
+_phones = itertools.count(400)
+DRIVE = {
+    "title": "Drive water to the school shelter",
+    "skills": ["driving"],
+    "location": "Yauco",
+    "people": "1",
+    "priority": "4",
+    "dispatch": "1",
+}
+
+
+def _volunteer(app, *, name: str = "Synthetic Volunteer", vetted: bool = False, **extra) -> str:
+    data = {
+        "name": name,
+        "phone": f"+1555555{next(_phones):04d}",
+        "languages": ["es", "en"],
+        "skills": ["driving", "first_aid"],
+        "lat": YAUCO[0] + 0.01,
+        "lon": YAUCO[1],
+        "availability": [],
+        "max_tasks": 2,
+        **extra,
+    }
+    with app.app_context():
+        volunteer = volunteers_service.register_volunteer(data=data, created_by="test")
+        if vetted:
+            volunteers_service.set_vetted(volunteer=volunteer, vetted=True, actor="test")
+        db.session.commit()
+        return volunteer.id
+
+
+def _audited(app, action: str) -> list[str]:
+    with app.app_context():
+        query = sa.select(AuditEvent.subject_id).where(AuditEvent.action == action)
+        return list(db.session.scalars(query))
+
+
+def _outbox(app, template: str) -> list[str]:
+    with app.app_context():
+        query = sa.select(OutboxMessage.to_phone).where(OutboxMessage.template == template)
+        return list(db.session.scalars(query))
+
+
+def _only_task(app) -> Task:
+    with app.app_context():
+        [task] = db.session.scalars(sa.select(Task))
+        db.session.expunge(task)
+        return task
+
+
+def test_the_board_needs_a_login(client):
+    for path in (
+        "/coordinator/tasks",
+        "/coordinator/tasks/new",
+        "/coordinator/volunteers",
+        "/coordinator/tasks/01HZZZZZZZZZZZZZZZZZZZZZZZ",
+    ):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/coordinator/login?next=")
+    assert client.post("/coordinator/tasks/new", data=DRIVE).status_code in (302, 400)
+
+
+def test_a_task_created_on_the_board_offers_it_by_sms(app, client, logged_in, post_form):
+    near = _volunteer(app)
+    with app.app_context():
+        phone = db.session.get(Volunteer, near).phone
+    response = post_form("/coordinator/tasks/new", DRIVE)
+    assert response.status_code == 303, page_text(response)
+    task = _only_task(app)
+    assert response.headers["Location"] == f"/coordinator/tasks/{task.id}"
+    assert task.source == "coordinator" and task.lat is not None  # Yauco, geocoded offline
+    assert _outbox(app, "task_offer") == [phone]
+    assert _audited(app, "task.create") == [task.id]
+
+    page = page_text(client.get(response.headers["Location"]))
+    assert "Synthetic Volunteer" in page and phone in page
+    with app.app_context():
+        [offer] = db.session.scalars(sa.select(Dispatch))
+        assert offer.code in page and offer.reasons
+        assert offer.reasons[0]["text"] in page  # why this volunteer
+    assert "created" in page  # the history
+    assert _audited(app, "task.read") == [task.id]
+    assert _audited(app, "task.dispatches") == [near]
+    assert _audited(app, "task.history") == [task.id]
+
+
+def test_cancelling_tells_the_volunteers(app, client, logged_in, post_form):
+    _volunteer(app)
+    post_form("/coordinator/tasks/new", DRIVE)
+    task = _only_task(app)
+    [offered] = _outbox(app, "task_offer")
+    response = post_form(
+        f"/coordinator/tasks/{task.id}/cancel",
+        {"reason": "The road is closed"},
+        form_page=f"/coordinator/tasks/{task.id}",
+    )
+    assert response.status_code == 303
+    assert _only_task(app).status == "cancelled"
+    assert _outbox(app, "offer_withdrawn") == [offered]
+    assert _audited(app, "task.cancel") == [task.id]
+    page = page_text(client.get(f"/coordinator/tasks/{task.id}"))
+    assert "The road is closed" in page
+
+
+def test_start_without_volunteers_is_refused_in_plain_words(app, client, logged_in, post_form):
+    post_form("/coordinator/tasks/new", {**DRIVE, "dispatch": "0"})
+    task = _only_task(app)
+    assert _outbox(app, "task_offer") == []
+    response = post_form(
+        f"/coordinator/tasks/{task.id}/start", {}, form_page=f"/coordinator/tasks/{task.id}"
+    )
+    assert response.status_code == 303
+    page = page_text(client.get(response.headers["Location"]))
+    assert "No volunteer has accepted this task yet." in page
+    assert _only_task(app).status == "open"
+
+
+def test_dispatch_now_sends_offers(app, client, logged_in, post_form):
+    post_form("/coordinator/tasks/new", {**DRIVE, "dispatch": "0"})
+    task = _only_task(app)
+    phone_id = _volunteer(app)
+    response = post_form(
+        f"/coordinator/tasks/{task.id}/dispatch", {}, form_page=f"/coordinator/tasks/{task.id}"
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        phone = db.session.get(Volunteer, phone_id).phone
+    assert _outbox(app, "task_offer") == [phone]
+    assert _audited(app, "task.dispatch") == [task.id]
+
+
+def test_the_new_task_form_shows_errors_next_to_fields(app, client, logged_in, post_form):
+    response = post_form("/coordinator/tasks/new?lang=fr", {**DRIVE, "title": ""})
+    assert response.status_code == 422
+    page = page_text(response)
+    assert 'id="title-error"' in page and 'aria-invalid="true"' in page
+    assert 'value="Yauco"' in page and 'value="driving" checked' in page
+    assert "Give the task a title." not in page  # in French
+    response = post_form(
+        "/coordinator/tasks/new",
+        {**DRIVE, "window_start": "2031-05-02T18:00", "window_end": "2031-05-02T09:00"},
+    )
+    assert response.status_code == 422
+    assert 'id="window_end-error"' in page_text(response)
+    # The service's own check (category and quantity go together) lands next to its field too.
+    response = post_form("/coordinator/tasks/new", {**DRIVE, "supply_category": "water"})
+    assert response.status_code == 422
+    assert 'id="supply_quantity-error"' in page_text(response)
+    assert "Give the category and the quantity together." in page_text(response)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Task.id))) == 0
+
+
+def test_the_list_puts_the_escalated_queue_first(app, client, logged_in):
+    with app.app_context():
+        calm = task_service.create_task(data={"title": "Sort blankets"}, created_by="test")
+        stuck = task_service.create_task(data={"title": "Interpret in Tagalog"}, created_by="test")
+        task_service.escalate(stuck, reason="no_candidates")
+        db.session.commit()
+        calm_id, stuck_id = calm.id, stuck.id
+    page = page_text(client.get("/coordinator/tasks"))
+    queue, _, rest = page.partition("All tasks")
+    assert "Interpret in Tagalog" in queue and "Sort blankets" not in queue
+    assert "Sort blankets" in rest
+    assert set(_audited(app, "task.list")) == {calm_id, stuck_id}
+    only = page_text(client.get("/coordinator/tasks?escalated=0"))
+    assert "Sort blankets" in only.partition("All tasks")[2]
+    assert "Interpret in Tagalog" not in only.partition("All tasks")[2]
+
+
+def test_the_dashboard_counts_open_and_escalated_tasks(app, client, logged_in):
+    with app.app_context():
+        task_service.create_task(data={"title": "Sort blankets"}, created_by="test")
+        stuck = task_service.create_task(data={"title": "Interpret"}, created_by="test")
+        task_service.escalate(stuck, reason="no_candidates")
+        db.session.commit()
+    page = page_text(client.get("/coordinator/"))
+    counts = {
+        label.strip(): int(number)
+        for number, label in re.findall(r"<strong>(\d+)</strong> ([^<]+)<", page)
+    }
+    assert counts["open tasks"] == 2
+    assert counts["tasks nobody could be found for"] == 1
+
+
+def test_volunteers_list_and_vetting(app, client, logged_in, post_form):
+    amina = _volunteer(app, name="Amina Haddad")
+    _volunteer(app, name="Nguyễn Thị Lan", vetted=True)
+    page = page_text(client.get("/coordinator/volunteers?vetted=0"))
+    assert "Amina Haddad" in page and "Nguyễn Thị Lan" not in page
+    assert _audited(app, "volunteer.list") == [amina]
+    page = page_text(client.get(f"/coordinator/volunteers/{amina}"))
+    assert "Mark as vetted" in page and _audited(app, "volunteer.read") == [amina]
+    response = post_form(
+        f"/coordinator/volunteers/{amina}/vet",
+        {"vetted": "1"},
+        form_page=f"/coordinator/volunteers/{amina}",
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Volunteer, amina).vetted is True
+    assert _audited(app, "volunteer.vet") == [amina]
+
+
+def test_board_actions_need_the_csrf_token(app, client, logged_in):
+    amina = _volunteer(app)
+    assert (
+        client.post(f"/coordinator/volunteers/{amina}/vet", data={"vetted": "1"}).status_code == 400
+    )
+    assert client.post("/coordinator/tasks/new", data=DRIVE).status_code == 400
+    with app.app_context():
+        assert db.session.get(Volunteer, amina).vetted is False
+        assert db.session.scalar(sa.select(sa.func.count(Task.id))) == 0
+
+
+def test_board_pages_render_in_spanish(app, client, logged_in):
+    _volunteer(app)
+    for path in ("/coordinator/tasks", "/coordinator/tasks/new", "/coordinator/volunteers"):
+        page = page_text(client.get(f"{path}?lang=es"))
+        assert 'lang="es"' in page
+    assert "Tareas" in page_text(client.get("/coordinator/tasks?lang=es"))
