@@ -84,12 +84,15 @@ def _insert_or_get(model: Any, values: dict[str, Any], unique: str) -> tuple[Any
         insert(model)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[unique])
-        .returning(model.id)
+        .returning(model)
     )
-    # RETURNING, not rowcount: through the ORM, psycopg reports -1 for this statement.
-    new = db.session.execute(statement).scalar_one_or_none() is not None
+    # RETURNING the row, not rowcount (through the ORM, psycopg reports -1 for this statement):
+    # a new row comes back at once; only a conflict needs reading the row that was there.
+    row = db.session.scalars(statement).one_or_none()
+    if row is not None:
+        return row, True
     column = getattr(model, unique)
-    return db.session.scalar(select(model).where(column == values[unique])), new
+    return db.session.scalar(select(model).where(column == values[unique])), False
 
 
 def get_or_create_contact(*, phone: str) -> Contact:

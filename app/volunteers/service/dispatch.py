@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.common.bulk import chunked
+from app.common.ids import new_id
 from app.common.time import utcnow
 from app.extensions import db
 from app.sms import service as sms_service
@@ -181,7 +182,11 @@ def _in_hand(ids: Sequence[str]) -> dict[str, int]:
 
 
 def rank_candidates(
-    task: Task, *, wanted: int, now: datetime
+    task: Task,
+    *,
+    wanted: int,
+    now: datetime,
+    pool: tuple[assign.Pool, list[str]] | None = None,
 ) -> tuple[list[assign.Ranked], dict[str, Volunteer]]:
     """The best volunteers for the task's next offers, with live load, declines and opt-outs.
 
@@ -192,13 +197,13 @@ def rank_candidates(
     ranking and the volunteers' rows read for it.
     """
     settings = _settings()
-    pool, changed = _pool_and_changed()
+    pool_, changed = pool or _pool_and_changed()
     asked = set(
         db.session.scalars(select(Dispatch.volunteer_id).where(Dispatch.task_id == task.id))
     )
     engine_task = task_service.engine_task(task)
     limit = max(CANDIDATES_MIN, wanted * CANDIDATES_PER_OFFER) + len(asked)
-    first = [r.volunteer_id for r in assign.rank(pool, engine_task, limit=limit)]
+    first = [r.volunteer_id for r in assign.rank(pool_, engine_task, limit=limit)]
     ids = [vid for vid in dict.fromkeys([*first, *changed]) if vid not in asked]
     if not ids:
         return [], {}
@@ -257,7 +262,7 @@ def dispatch_task(*, task: Task, actor: str, now: datetime | None = None) -> Dis
     now = now or utcnow()
     settings = _settings()
     # The pool first: building it reads every volunteer, which must not happen under the lock.
-    _pool_and_changed()
+    pool = _pool_and_changed()
     task = task_service.lock_task(task.id)
     result = DispatchResult()
     if task.status in TASK_CLOSED:
@@ -280,11 +285,10 @@ def dispatch_task(*, task: Task, actor: str, now: datetime | None = None) -> Dis
                 task, reason=f"unfilled_after_{task.rounds}_rounds"
             )
         return result
-    ranked, rows = rank_candidates(task, wanted=wanted, now=now)
+    ranked, rows = rank_candidates(task, wanted=wanted, now=now, pool=pool)
     if not ranked:
         if not counts["offered"]:
-            pool, _ = _pool_and_changed()
-            why = _why_none(pool, task)
+            why = _why_none(pool[0], task)
             result.reasons = why
             result.escalated = task_service.escalate(
                 task, reason=why[0]["code"] if why else "no_candidates"
@@ -306,7 +310,7 @@ def _send_round(
     """One round of offers to these volunteers (the task locked by the caller): a dispatch row
     with its code and an SMS each, the round counted, the status settled, one history line."""
     before = task.status
-    task.rounds += 1
+    round_no = task.rounds + 1
     expires = now + timedelta(minutes=_settings()["DISPATCH_OFFER_MINUTES"])
     codes = _new_codes([choice.volunteer_id for choice in choices])
     offers = [
@@ -315,12 +319,14 @@ def _send_round(
             choice,
             rows[choice.volunteer_id],
             code=codes[choice.volunteer_id],
+            round_no=round_no,
             expires=expires,
             now=now,
         )
         for choice in choices
     ]
-    task.updated_at = now
+    # Set after the offers, so the task's row is written once with them.
+    task.rounds, task.updated_at = round_no, now
     task_service.settle(task)
     task_service.record_event(
         task,
@@ -346,24 +352,13 @@ def _offer(
     volunteer: Volunteer,
     *,
     code: str,
+    round_no: int,
     expires: datetime,
     now: datetime,
 ) -> Dispatch:
-    dispatch = Dispatch(
-        task_id=task.id,
-        volunteer_id=choice.volunteer_id,
-        code=code,
-        status="offered",
-        round=task.rounds,
-        cost=choice.cost,
-        distance_km=choice.distance_km,
-        reasons=[r.as_dict() for r in choice.reasons],
-        created_at=now,
-        expires_at=expires,
-    )
-    db.session.add(dispatch)
-    db.session.flush()
-    minutes = max(1, round((expires - now).total_seconds() / 60))
+    """One offer: its SMS queued first (the dispatch's id is known before its row), then the
+    dispatch row that points at it, written with the round's other rows."""
+    dispatch_id = new_id()
     language = (volunteer.languages or [None])[0]
     message = sms_service.queue_message(
         to=volunteer.phone,
@@ -373,15 +368,29 @@ def _offer(
             "title": sms_service.task_title(task.source, language) or task.title,
             "place": task.location or "-",
             "when": _when(task),
-            "code": dispatch.code,
-            "minutes": minutes,
+            "code": code,
+            "minutes": max(1, round((expires - now).total_seconds() / 60)),
         },
-        dedupe_key=f"dispatch:{dispatch.id}:offer",
+        dedupe_key=f"dispatch:{dispatch_id}:offer",
         validity_s=int((expires - now).total_seconds()),
     )
-    dispatch.outbox_id = message.id
+    dispatch = Dispatch(
+        id=dispatch_id,
+        task_id=task.id,
+        volunteer_id=choice.volunteer_id,
+        code=code,
+        status="offered",
+        round=round_no,
+        cost=choice.cost,
+        distance_km=choice.distance_km,
+        reasons=[r.as_dict() for r in choice.reasons],
+        outbox_id=message.id,
+        created_at=now,
+        expires_at=expires,
+    )
     if message.status == "failed":  # the number opted out since stage two read it
         dispatch.status, dispatch.finished_at, dispatch.reason = "withdrawn", now, "sms_failed"
+    db.session.add(dispatch)
     return dispatch
 
 
