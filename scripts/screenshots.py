@@ -104,6 +104,7 @@ def main() -> int:
         with app.app_context():
             upgrade()
         output = app.test_cli_runner().invoke(args=["demo", "load"]).output
+        app.test_cli_runner().invoke(args=["volunteers", "demo"])
         email, password = re.search(r"coordinator (\S+) password (\S+)", output).groups()
         with app.app_context():
             match_id = db.session.scalar(
@@ -111,6 +112,15 @@ def main() -> int:
                 .where(MatchCandidate.kind == "match")
                 .order_by(MatchCandidate.score.desc())
             )
+            from app.volunteers.models import Task, Volunteer
+            from app.volunteers.service import dispatch
+
+            task = db.session.scalar(db.select(Task).order_by(Task.priority.desc(), Task.id))
+            if task is not None:  # a round of offers, so the task page shows why each volunteer
+                dispatch.dispatch_task(task=task, actor="demo")
+                db.session.commit()
+            task_id = task.id if task is not None else None
+            volunteer_id = db.session.scalar(db.select(Volunteer.id).order_by(Volunteer.id))
 
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -130,6 +140,11 @@ def main() -> int:
             _shoot(driver, "", shots / "done-es.png", PHONE)
             _shoot(driver, f"{base}/report/found?lang=ar", shots / "found-form-ar.png", PHONE)
             _shoot(driver, f"{base}/check?lang=fr", shots / "check-fr.png", PHONE)
+            driver.get(f"{base}/language/es?next=/volunteer")
+            _fill(driver, {"name": "Lucía Ramos", "phone": "55 1234"})
+            driver.find_element(By.ID, "consent").click()
+            driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            _shoot(driver, "", shots / "volunteer-form-error-es.png", PHONE)
 
             driver.get(f"{base}/language/en?next=/coordinator/login")
             _fill(driver, {"email": email, "password": password})
@@ -151,6 +166,33 @@ def main() -> int:
             )
             _shoot(driver, f"{base}/coordinator/sms", shots / "coordinator-sms.png", LAPTOP)
             _shoot(driver, f"{base}/coordinator/map", shots / "coordinator-map-list.png", LAPTOP)
+            _shoot(driver, f"{base}/coordinator/tasks", shots / "coordinator-tasks.png", LAPTOP)
+            if task_id:
+                _shoot(
+                    driver,
+                    f"{base}/coordinator/tasks/{task_id}",
+                    shots / "coordinator-task.png",
+                    LAPTOP,
+                )
+            _shoot(
+                driver,
+                f"{base}/coordinator/tasks/new",
+                shots / "coordinator-task-new.png",
+                LAPTOP,
+            )
+            _shoot(
+                driver,
+                f"{base}/coordinator/volunteers",
+                shots / "coordinator-volunteers.png",
+                LAPTOP,
+            )
+            if volunteer_id:
+                _shoot(
+                    driver,
+                    f"{base}/coordinator/volunteers/{volunteer_id}",
+                    shots / "coordinator-volunteer.png",
+                    LAPTOP,
+                )
         finally:
             driver.quit()
             server.shutdown()

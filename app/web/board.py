@@ -195,6 +195,7 @@ def task(task_id: str):
         history=history,
         pairings=pairings,
         skill_label=volunteer_form.skill_label,
+        language_name=volunteer_form.language_name,
     )
 
 

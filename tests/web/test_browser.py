@@ -218,3 +218,78 @@ def test_the_map_draws_the_reports_when_tiles_are_configured(
     # The list is still there for whoever cannot use the map.
     assert pair["found"]["reference"] in browser.find_element(By.TAG_NAME, "table").text
     assert axe_violations(browser) == []
+
+
+def test_a_volunteer_signs_up_in_swedish_and_corrects_an_error(app, live_server, browser):
+    choose_language(browser, live_server, "Svenska")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Anmäl dig som volontär").click()
+    wait_for(browser, "form #name")
+    assert axe_violations(browser) == []
+    fill(browser, {"name": "Astrid Lindqvist", "phone": "070 ett två", "home_location": "Yauco"})
+    browser.find_element(By.ID, "skill-first_aid").click()
+    browser.find_element(By.ID, "consent").click()
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+
+    summary = wait_for(browser, "#error-summary")
+    assert "landsnummer" in summary.text or "+1 555" in summary.text
+    phone = browser.find_element(By.ID, "phone")
+    assert phone.get_attribute("aria-invalid") == "true"
+    assert browser.find_element(By.ID, "skill-first_aid").is_selected()
+    assert axe_violations(browser) == []
+
+    fill(browser, {"phone": "+1 555 555 0177"})
+    if not browser.find_element(By.ID, "consent").is_selected():
+        browser.find_element(By.ID, "consent").click()
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for(browser, "main ol")
+    assert "Tack" in browser.find_element(By.TAG_NAME, "h1").text
+    assert axe_violations(browser) == []
+    with app.app_context():
+        from app.volunteers.models import Volunteer
+
+        volunteer = db.session.scalar(sa.select(Volunteer))
+        assert volunteer.phone == "+15555550177" and volunteer.skills == ["first_aid"]
+
+
+def test_a_coordinator_creates_a_task_and_vets_a_volunteer(app, live_server, browser, coordinator):
+    from app.volunteers.service import volunteers as volunteers_service
+
+    with app.app_context():
+        volunteer = volunteers_service.register_volunteer(
+            data={
+                "name": "Nguyễn Thị Lan",
+                "phone": "+15555550178",
+                "languages": ["vi", "en"],
+                "skills": ["driving"],
+                "home_location": "Yauco",
+            },
+            created_by="test",
+        )
+        db.session.commit()
+        volunteer_id = volunteer.id
+    log_in(browser, live_server, coordinator)
+    browser.get(live_server + "/coordinator/tasks/new")
+    wait_for(browser, "form #title")
+    assert axe_violations(browser) == []
+    fill(browser, {"title": "Drive blankets to the Yauco school", "location": "Yauco"})
+    browser.find_element(By.ID, "skill-driving").click()
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    offers = wait_for(browser, "#offers")
+    assert "Nguyễn Thị Lan" in offers.text
+    assert axe_violations(browser) == []
+
+    browser.get(live_server + "/coordinator/tasks")
+    wait_for(browser, "main table")
+    assert axe_violations(browser) == []
+    browser.get(live_server + "/coordinator/volunteers")
+    wait_for(browser, "#volunteers")
+    assert axe_violations(browser) == []
+    browser.get(live_server + f"/coordinator/volunteers/{volunteer_id}")
+    wait_for(browser, "main dl")
+    assert axe_violations(browser) == []
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait_for(browser, ".flash")
+    with app.app_context():
+        from app.volunteers.models import Volunteer
+
+        assert db.session.get(Volunteer, volunteer_id).vetted is True

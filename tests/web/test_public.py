@@ -248,7 +248,16 @@ _ASSETS = re.compile(r'(?:href|src)="(/assets/[^"]+)"')
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/report/missing", "/report/found", "/check", "/report/done"]
+    "path",
+    [
+        "/",
+        "/report/missing",
+        "/report/found",
+        "/check",
+        "/report/done",
+        "/volunteer",
+        "/volunteer/thanks",
+    ],
 )
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_public_pages_weigh_under_200_kb_with_their_assets(client, path, language):
