@@ -54,6 +54,12 @@ for _field, _languages in _DATA["fields"].items():
     for _spellings in _languages.values():
         for _spelling in _spellings:
             _HEADERS.setdefault(fold(_spelling), _field)
+# "Nombre" beside "Apellidos" is the given name; alone it is the whole name.
+_GIVEN_BESIDE_FAMILY = {
+    fold(spelling)
+    for spellings in _DATA["given_name_beside_family_name"].values()
+    for spelling in spellings
+}
 _SEX = {
     fold(spelling): sex
     for sex, spellings in _DATA["values"]["sex"].items()
@@ -137,10 +143,16 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
 def detect_mapping(headers: list[str]) -> dict[str, str | None]:
     """Header -> report field for the headers we recognise (each field taken once, first
     column wins), None for the others."""
+    found = {header: _HEADERS.get(fold(header)) for header in headers}
+    if "family_name" in found.values() and "given_name" not in found.values():
+        for header in headers:
+            if fold(header) in _GIVEN_BESIDE_FAMILY:
+                found[header] = "given_name"
+                break
     mapping: dict[str, str | None] = {}
     taken: set[str] = set()
     for header in headers:
-        field = _HEADERS.get(fold(header))
+        field = found[header]
         if field in taken:
             field = None
         if field:

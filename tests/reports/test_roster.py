@@ -82,6 +82,16 @@ def test_headers_are_recognised_in_four_languages():
         assert list(roster.detect_mapping(list(headers)).values()) == fields, headers
     # A second column for a field already taken is left for the coordinator to decide.
     assert roster.detect_mapping(["Name", "Nombre"]) == {"Name": "full_name", "Nombre": None}
+    # "Nombre" beside "Apellidos" is the given name; "Nombre completo" is then the whole name.
+    assert roster.detect_mapping(["Nombre", "Apellidos", "Nombre completo"]) == {
+        "Nombre": "given_name",
+        "Apellidos": "family_name",
+        "Nombre completo": "full_name",
+    }
+    assert roster.detect_mapping(["Namn", "Efternamn"]) == {
+        "Namn": "given_name",
+        "Efternamn": "family_name",
+    }
 
 
 def test_a_csv_roster_is_previewed_then_imported_with_its_bad_rows_listed(
