@@ -355,3 +355,26 @@ def test_the_background_jobs_sweep_offers_and_expire_donors_offers(app, place_vo
         assert jobs.sweep_offers_task.call_local() == {"expired": 0, "offered": 0}
         assert jobs.expire_donation_offers_task.call_local() == 0
     assert _status(app, task_id)[0] == "offered"
+
+
+def test_the_sweep_leaves_tasks_on_hold_and_sends_the_others(app, place_volunteer):
+    place_volunteer(1)
+    place_volunteer(2)
+    with app.app_context():
+        held = task_service.create_task(
+            data={"title": "Held", "lat": YAUCO[0], "lon": YAUCO[1]}, created_by="t"
+        )
+        wanted = task_service.create_task(
+            data={"title": "Wanted", "lat": YAUCO[0], "lon": YAUCO[1]}, created_by="t"
+        )
+        wanted.on_hold = False  # as request_dispatch leaves it when the hand-over is lost
+        held_id, wanted_id = held.id, wanted.id
+        db.session.commit()
+    with app.app_context():
+        assert dispatch_service.sweep_offers()["offered"] == 2
+        db.session.commit()
+    assert _status(app, held_id)[0] == "open" and _status(app, wanted_id)[0] == "offered"
+    with app.app_context():
+        result = dispatch_service.redispatch_task(task=db.session.get(Task, held_id), actor="t")
+        db.session.commit()
+        assert result.offers and not db.session.get(Task, held_id).on_hold

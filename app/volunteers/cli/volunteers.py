@@ -50,7 +50,8 @@ def vet_command(volunteer_id: str, actor: str) -> None:
 @volunteers_cli.command("demo")
 @click.option("--if-empty", is_flag=True, help="Load nothing when volunteers exist already.")
 def demo_command(if_empty: bool) -> None:
-    """Load synthetic demo volunteers and open tasks (not dispatched: try `flask tasks plan`)."""
+    """Load synthetic demo volunteers and open tasks, on hold until a coordinator dispatches
+    them (try `flask tasks plan --send`)."""
     if if_empty and service.list_volunteers(limit=1):
         click.echo("demo: volunteers exist; nothing loaded")
         return

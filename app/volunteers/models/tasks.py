@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -97,6 +98,8 @@ class Task(db.Model):
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(12), default="open")
+    # Saved without offers (`dispatch: false`): the sweep leaves it until a coordinator sends it.
+    on_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
     rounds: Mapped[int] = mapped_column(SmallInteger, default=0)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     escalation: Mapped[str | None] = mapped_column(String(60))

@@ -131,6 +131,9 @@ class TaskOutSchema(ma.Schema):
     contact_name = ma.fields.String(allow_none=True)
     contact_phone = ma.fields.String(allow_none=True)
     status = ma.fields.String(metadata={"enum": list(TASK_STATUSES)})
+    on_hold = ma.fields.Boolean(
+        metadata={"description": "Saved without offers: waits for a coordinator to dispatch it"}
+    )
     rounds = ma.fields.Integer(metadata={"description": "Rounds of offers sent so far"})
     escalated_at = ma.fields.AwareDateTime(allow_none=True, default_timezone=UTC)
     escalation = ma.fields.String(allow_none=True)

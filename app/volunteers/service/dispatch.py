@@ -325,8 +325,9 @@ def _send_round(
         )
         for choice in choices
     ]
-    # Set after the offers, so the task's row is written once with them.
-    task.rounds, task.updated_at = round_no, now
+    # Set after the offers, so the task's row is written once with them. A task offered is
+    # no longer held: from now on the sweep sends its next rounds.
+    task.rounds, task.updated_at, task.on_hold = round_no, now, False
     task_service.settle(task)
     task_service.record_event(
         task,
@@ -606,7 +607,7 @@ def sweep_offers(*, now: datetime | None = None, limit: int = 500) -> dict[str, 
         task_ids.append(task.id)
     waiting = db.session.scalars(
         select(Task.id)
-        .where(Task.status == "open", Task.escalated_at.is_(None))
+        .where(Task.status == "open", Task.escalated_at.is_(None), Task.on_hold.is_(False))
         .order_by(Task.priority.desc(), Task.created_at)
         .limit(limit)
     )
@@ -626,7 +627,7 @@ def redispatch_task(*, task: Task, actor: str) -> DispatchResult:
 
         raise Conflict("The task is closed.", code="task_closed")
     before = task.status
-    task.rounds = 0
+    task.rounds, task.on_hold = 0, False
     task.escalated_at, task.escalation = None, None
     task_service.record_event(task, actor=actor, event="redispatched", before=before)
     return dispatch_task(task=task, actor=actor)
@@ -690,6 +691,7 @@ def plan_open_tasks(*, actor: str, send: bool, now: datetime | None = None) -> B
     """Assign the open places of every unfilled task at once, at least total cost (the
     engine's `solve`: one volunteer per place, higher priorities first when volunteers are
     scarce). With `send`, each planned place gets its offer by SMS as one round of its task.
+    Tasks saved on hold are planned too: running the plan is a coordinator's decision.
 
     Escalated tasks wait for a coordinator, and tasks whose rounds are used up are left out.
     A volunteer already asked for a task is not asked again for it: that place waits for the

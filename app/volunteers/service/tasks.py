@@ -99,6 +99,8 @@ def create_task(*, data: dict[str, Any], created_by: str, source: str = "coordin
         **{k: v for k, v in data.items() if k in EDITABLE or k in ("report_id", "match_id")},
         source=source,
         status="open",
+        # Until request_dispatch: a task saved without offers waits for a coordinator.
+        on_hold=True,
         rounds=0,
         created_by=created_by,
         created_at=now,
@@ -162,7 +164,9 @@ def create_task_for_match(*, match_id: str, missing_report: Any, found_report: A
 
 
 def request_dispatch(task: Task) -> None:
-    """Send the task's first round of offers once this transaction has committed."""
+    """Send the task's first round of offers once this transaction has committed (and, should
+    that hand-over be lost, the minute's sweep sends it)."""
+    task.on_hold = False
     db.session.info.setdefault(AFTER_COMMIT, []).append(task.id)
 
 
