@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, after_this_request
 from huey import crontab
 
 from app.common.bulk import chunked
+from app.common.idempotency import after_commit
 from app.extensions import db, huey, in_app_context
 from app.matching import service
 from app.reports import service as reports_service
@@ -66,12 +66,5 @@ def compact_postings_task() -> int:
 def geocode_online_after_commit(report: Any) -> None:
     """Queue the online geocoder for places the gazetteer did not know, once the request has
     committed (never inside it: the geocoder is rate-limited and may take seconds)."""
-    if not service.wants_online_geocoding(report=report):
-        return
-    report_id = report.id
-
-    @after_this_request
-    def enqueue(response: Response) -> Response:
-        if response.status_code < 400:  # committed
-            geocode_online_task(report_id)
-        return response
+    if service.wants_online_geocoding(report=report):
+        after_commit(geocode_online_task, report.id)

@@ -768,7 +768,7 @@ def test_an_unreachable_online_geocoder_changes_nothing(app, make_report):
 
 def test_without_an_online_geocoder_nothing_is_queued(app, make_report, monkeypatch):
     with_online(app, None)
-    monkeypatch.setattr("app.reports.routes.geocode_online_task", lambda *a: pytest.fail("queued"))
+    monkeypatch.setattr("app.matching.tasks.geocode_online_task", lambda *a: pytest.fail("queued"))
 
     report = make_report(**{**JOSE_AT_SHELTER, "last_known_location": FakeOnline.CAMP})
 
