@@ -110,7 +110,9 @@ def _task_errors(messages: Any) -> dict[str, list[str]]:
         if target in ("lat", "lon"):
             target = "location"
         for text in volunteer_form.flatten(raw):
-            errors.setdefault(target, []).append(_task_message(target, text))
+            message = _task_message(target, text)
+            if message not in errors.setdefault(target, []):
+                errors[target].append(message)
     return errors
 
 
@@ -162,6 +164,8 @@ def new_task():
         data = TaskCreateSchema().load(task_payload(form))
     except ma.ValidationError as exc:
         return _task_form(form, _task_errors(exc.normalized_messages()), 422)
+    if volunteer_form.interpretation_without_language(form, data):
+        return _task_form(form, {"skills": [volunteer_form.interpretation_message()]}, 422)
     send = data.pop("dispatch")
     try:
         task = tasks_service.create_task(data=data, created_by=g.principal.label)

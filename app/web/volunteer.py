@@ -46,6 +46,8 @@ def volunteer():
     if form.get(volunteer_form.HONEYPOT):
         return redirect(url_for("web.volunteer_thanks"), 303)
     data, errors = volunteer_form.validate(volunteer_form.payload_from_form(form))
+    if data is not None and volunteer_form.interpretation_without_language(form, data):
+        errors["skills"] = [volunteer_form.interpretation_message()]
     if form.get("consent") != "yes":
         errors["consent"] = [_("Tick this box to agree, or we cannot register you.")]
     if errors or data is None:

@@ -111,6 +111,19 @@ def expand_skills(ticked: list[str], languages: list[str]) -> list[str]:
     return skills
 
 
+def interpretation_without_language(form: Any, data: dict[str, Any] | None) -> bool:
+    """ "Interpretation" ticked, but no language the taxonomy knows to interpret in."""
+    if INTERPRETATION not in form.getlist("skills"):
+        return False
+    skills = (data or {}).get("skills") or []
+    return not any(s.startswith(f"{INTERPRETATION}:") for s in skills)
+
+
+def interpretation_message() -> str:
+    """The error next to the skills when interpretation has no language."""
+    return _("Interpretation needs at least one language: tick or write it.")
+
+
 def parse_time(text: str) -> datetime | None:
     """A stored ISO 8601 time (an availability window's end), for display."""
     try:

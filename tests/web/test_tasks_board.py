@@ -238,3 +238,14 @@ def test_board_pages_render_in_spanish(app, client, logged_in):
         page = page_text(client.get(f"{path}?lang=es"))
         assert 'lang="es"' in page
     assert "Tareas" in page_text(client.get("/coordinator/tasks?lang=es"))
+
+
+def test_interpretation_needs_a_language(app, client, logged_in, post_form):
+    response = post_form("/coordinator/tasks/new", {**DRIVE, "skills": ["interpretation"]})
+    assert response.status_code == 422
+    assert 'id="skills-error"' in page_text(response)
+    response = post_form(
+        "/coordinator/tasks/new", {**DRIVE, "skills": ["interpretation"], "languages": "ar"}
+    )
+    assert response.status_code == 303
+    assert _only_task(app).skills == ["interpretation:ar"]

@@ -120,3 +120,10 @@ def test_the_sign_up_needs_the_csrf_token(app, client):
 def test_a_bot_filling_the_honeypot_is_thanked_and_nothing_is_kept(app, post_form):
     response = post_form("/volunteer", {**AMINA, "website": "http://spam.example"})
     assert response.status_code == 303 and _volunteers(app) == []
+
+
+def test_interpretation_without_a_language_is_refused(app, post_form):
+    response = post_form("/volunteer", {**AMINA, "languages": [], "skills": ["interpretation"]})
+    assert response.status_code == 422
+    assert 'id="skills-error"' in page_text(response)
+    assert _volunteers(app) == []
