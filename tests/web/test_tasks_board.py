@@ -249,3 +249,17 @@ def test_interpretation_needs_a_language(app, client, logged_in, post_form):
     )
     assert response.status_code == 303
     assert _only_task(app).skills == ["interpretation:ar"]
+
+
+def test_a_confirmed_match_brings_its_task_to_the_board(app, client, logged_in, post_form, pair):
+    response = post_form(
+        f"/coordinator/matches/{pair['match_id']}/confirm",
+        {"reason": "Misma edad y pueblo"},
+        form_page=f"/coordinator/matches/{pair['match_id']}",
+    )
+    assert response.status_code == 303
+    task = _only_task(app)
+    assert task.match_id == pair["match_id"]
+    assert task.title in page_text(client.get("/coordinator/tasks"))
+    page = page_text(client.get(f"/coordinator/tasks/{task.id}"))
+    assert f'href="/coordinator/reports/{pair["found"]["id"]}"' in page

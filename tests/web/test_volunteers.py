@@ -127,3 +127,17 @@ def test_interpretation_without_a_language_is_refused(app, post_form):
     assert response.status_code == 422
     assert 'id="skills-error"' in page_text(response)
     assert _volunteers(app) == []
+
+
+def test_the_sign_up_is_rate_limited_but_not_the_page(app, client, post_form):
+    from app.extensions import limiter
+
+    app.config.update(RATELIMIT_ENABLED=True, RATE_LIMIT_REPORTS="2/minute")
+    limiter.init_app(app)
+    limiter.reset()
+    try:
+        statuses = [post_form("/volunteer", AMINA).status_code for _ in range(3)]
+        assert statuses == [303, 303, 429]
+        assert client.get("/volunteer").status_code == 200
+    finally:
+        limiter.reset()
