@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from app.auth.context import audit
 from app.common.idempotency import committed
-from app.errors import Conflict, Forbidden, ValidationError
+from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.volunteers import service as volunteers_service
 from app.volunteers import tasks as _jobs  # noqa: F401 - hands committed tasks to the queue
 from app.volunteers.assign.supply import load_categories
@@ -28,6 +28,8 @@ from app.volunteers.service import tasks as tasks_service
 from app.web import volunteer_form
 from app.web.coordinator import PAGE, bp, login_required
 
+# What a coordinator may record for a volunteer who answered by phone (AnswerInSchema's).
+ANSWERS = ("yes", "no", "done")
 TASK_TEXT_FIELDS = (
     "title",
     "description",
@@ -239,6 +241,39 @@ def task_action(task_id: str, action: str):
     except Conflict as exc:
         flash(_conflict_message(exc.code), "error")
     return redirect(url_for("coordinator.task", task_id=found.id), 303)
+
+
+@bp.post("/tasks/<task_id>/offers/<dispatch_id>/answer")
+@committed
+@login_required
+def answer(task_id: str, dispatch_id: str):
+    """A volunteer's YES, NO or DONE taken by phone, applied exactly as their SMS would be."""
+    _require("tasks:write")
+    found = tasks_service.get_task(task_id=task_id)
+    command = request.form.get("answer")
+    offer = next(
+        (d for d in tasks_service.task_dispatches(task=found) if d.id == dispatch_id), None
+    )
+    if offer is None or command not in ANSWERS:
+        raise NotFound()
+    outcome = dispatch_service.answer_dispatch(
+        dispatch=offer, command=command, actor=g.principal.label
+    )
+    audit("task.answer", "task", [found.id], details={"answer": command})
+    flash(_answer_message(outcome))
+    return redirect(url_for("coordinator.task", task_id=found.id), 303)
+
+
+def _answer_message(outcome: str) -> str:
+    messages = {
+        "offer_accepted": _("The answer is recorded: the volunteer holds a place."),
+        "offer_declined": _("The answer is recorded: the volunteer declined."),
+        "offer_filled": _("The places were filled already: the volunteer is not needed."),
+        "offer_expired": _("The offer had expired: it goes to the next volunteer."),
+        "task_done": _("The answer is recorded: the volunteer's part is done."),
+        "offer_not_held": _("This volunteer holds no place in this task."),
+    }
+    return messages.get(outcome, _("The answer is recorded."))
 
 
 def _conflict_message(code: str) -> str:

@@ -263,3 +263,27 @@ def test_a_confirmed_match_brings_its_task_to_the_board(app, client, logged_in, 
     assert task.title in page_text(client.get("/coordinator/tasks"))
     page = page_text(client.get(f"/coordinator/tasks/{task.id}"))
     assert f'href="/coordinator/reports/{pair["found"]["id"]}"' in page
+
+
+def test_an_answer_taken_by_phone_then_start_and_done(app, client, logged_in, post_form):
+    _volunteer(app)
+    post_form("/coordinator/tasks/new", DRIVE)
+    task = _only_task(app)
+    with app.app_context():
+        [offer] = db.session.scalars(sa.select(Dispatch))
+        offer_id = offer.id
+    page = f"/coordinator/tasks/{task.id}"
+    response = post_form(f"{page}/offers/{offer_id}/answer", {"answer": "yes"}, form_page=page)
+    assert response.status_code == 303
+    assert "the volunteer holds a place" in page_text(client.get(page))
+    assert _only_task(app).status == "assigned"
+    assert _audited(app, "task.answer") == [task.id]
+    post_form(f"{page}/start", {}, form_page=page)
+    assert _only_task(app).status == "in_progress"
+    post_form(f"{page}/complete", {}, form_page=page)
+    assert _only_task(app).status == "done"
+    assert _audited(app, "task.start") == [task.id] == _audited(app, "task.complete")
+    # A closed task has no buttons left, and an unknown answer is refused.
+    assert "Send offers now" not in page_text(client.get(page))
+    response = post_form(f"{page}/offers/{offer_id}/answer", {"answer": "maybe"}, form_page=page)
+    assert response.status_code == 404
