@@ -124,7 +124,8 @@ def test_cancelling_tells_the_volunteers(app, client, logged_in, post_form):
 def test_start_without_volunteers_is_refused_in_plain_words(app, client, logged_in, post_form):
     post_form("/coordinator/tasks/new", {**DRIVE, "dispatch": "0"})
     task = _only_task(app)
-    assert _outbox(app, "task_offer") == []
+    assert _outbox(app, "task_offer") == [] and task.on_hold is True
+    assert "on hold" in page_text(client.get(f"/coordinator/tasks/{task.id}"))
     response = post_form(
         f"/coordinator/tasks/{task.id}/start", {}, form_page=f"/coordinator/tasks/{task.id}"
     )
