@@ -30,6 +30,7 @@ from app.web.coordinator import PAGE, bp, login_required
 
 # What a coordinator may record for a volunteer who answered by phone (AnswerInSchema's).
 ANSWERS = ("yes", "no", "done")
+CANDIDATES = 10
 TASK_TEXT_FIELDS = (
     "title",
     "description",
@@ -202,6 +203,24 @@ def task(task_id: str):
         pairings=pairings,
         skill_label=volunteer_form.skill_label,
         language_name=volunteer_form.language_name,
+    )
+
+
+@bp.get("/tasks/<task_id>/candidates")
+@committed
+@login_required
+def candidates(task_id: str):
+    """Who the next offers would go to, best first, with why; nothing is sent."""
+    _require("tasks:read")
+    found = tasks_service.get_task(task_id=task_id)
+    ranked, why_none = dispatch_service.list_candidates(task=found, limit=CANDIDATES)
+    audit("task.candidates", "volunteer", [r.volunteer_id for r in ranked])
+    return render_template(
+        "coordinator/candidates.html",
+        task=found,
+        ranked=ranked,
+        why_none=why_none,
+        volunteers=_volunteers_by_id([r.volunteer_id for r in ranked]),
     )
 
 

@@ -277,6 +277,9 @@ def test_a_coordinator_creates_a_task_and_vets_a_volunteer(app, live_server, bro
     offers = wait_for(browser, "#offers")
     assert "Nguyễn Thị Lan" in offers.text
     assert axe_violations(browser) == []
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Who would be asked next").click()
+    wait_for(browser, "main h1")
+    assert axe_violations(browser) == []
 
     browser.get(live_server + "/coordinator/tasks")
     wait_for(browser, "main table")

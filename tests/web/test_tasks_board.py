@@ -288,3 +288,15 @@ def test_an_answer_taken_by_phone_then_start_and_done(app, client, logged_in, po
     assert "Send offers now" not in page_text(client.get(page))
     response = post_form(f"{page}/offers/{offer_id}/answer", {"answer": "maybe"}, form_page=page)
     assert response.status_code == 404
+
+
+def test_who_would_be_asked_sends_nothing(app, client, logged_in, post_form):
+    post_form("/coordinator/tasks/new", {**DRIVE, "dispatch": "0"})
+    task = _only_task(app)
+    page = page_text(client.get(f"/coordinator/tasks/{task.id}/candidates"))
+    assert "Nobody qualifies now" in page and 'id="why-none"' in page
+    near = _volunteer(app, name="Oluwaseun Adeyemi")
+    page = page_text(client.get(f"/coordinator/tasks/{task.id}/candidates"))
+    assert "Oluwaseun Adeyemi" in page and "km" in page
+    assert _audited(app, "task.candidates") == [near]
+    assert _outbox(app, "task_offer") == []
