@@ -13,6 +13,7 @@ from typing import Any
 import marshmallow as ma
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from app.auth.context import audit
 from app.common.idempotency import committed
@@ -42,6 +43,44 @@ TASK_TEXT_FIELDS = (
     "contact_name",
     "contact_phone",
 )
+
+
+# The goods taxonomy's labels and units in the catalogues (app/volunteers/data/categories.json
+# keeps the ids and the English); a category added there without a line here shows its English.
+CATEGORY_LABELS = {
+    "water": lazy_gettext("Drinking water"),
+    "food": lazy_gettext("Food"),
+    "hygiene": lazy_gettext("Hygiene kits"),
+    "blankets": lazy_gettext("Blankets"),
+    "clothing": lazy_gettext("Clothing"),
+    "medical_supplies": lazy_gettext("Medical supplies"),
+    "baby_supplies": lazy_gettext("Baby supplies"),
+    "tools": lazy_gettext("Tools"),
+    "tarpaulins": lazy_gettext("Tarpaulins and tents"),
+    "fuel": lazy_gettext("Fuel"),
+    "shelter_beds": lazy_gettext("Shelter beds"),
+    "transport_seats": lazy_gettext("Transport seats"),
+    "money": lazy_gettext("Money pledge"),
+}
+UNIT_LABELS = {
+    "litre": lazy_gettext("litres"),
+    "ration": lazy_gettext("rations"),
+    "kit": lazy_gettext("kits"),
+    "piece": lazy_gettext("pieces"),
+    "bed": lazy_gettext("beds"),
+    "seat": lazy_gettext("seats"),
+    "currency": lazy_gettext("currency units"),
+}
+
+
+def category_label(category: str | None) -> str:
+    """A goods category and its unit in the reader's language: "Drinking water (litres)"."""
+    if not category:
+        return ""
+    categories = load_categories()
+    name = CATEGORY_LABELS.get(category) or categories.labels.get(category, category)
+    unit = categories.units.get(category, "")
+    return f"{name} ({UNIT_LABELS.get(unit) or unit})" if unit else str(name)
 
 
 def _require(permission: str) -> None:
@@ -148,7 +187,7 @@ def _task_form(form: Any, errors: dict[str, list[str]], status: int = 200):
         form=form,
         errors=errors,
         skills=volunteer_form.skill_choices(),
-        categories=[(c, categories.labels[c], categories.units[c]) for c in categories.labels],
+        categories=[(c, category_label(c)) for c in categories.labels],
         max_people=MAX_PEOPLE,
     )
     return page, status
@@ -203,6 +242,7 @@ def task(task_id: str):
         pairings=pairings,
         skill_label=volunteer_form.skill_label,
         language_name=volunteer_form.language_name,
+        category_label=category_label,
     )
 
 

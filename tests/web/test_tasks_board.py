@@ -300,3 +300,22 @@ def test_who_would_be_asked_sends_nothing(app, client, logged_in, post_form):
     assert "Oluwaseun Adeyemi" in page and "km" in page
     assert _audited(app, "task.candidates") == [near]
     assert _outbox(app, "task_offer") == []
+
+
+def test_a_need_for_goods_in_spanish(app, client, logged_in, post_form):
+    form = post_form(
+        "/coordinator/tasks/new",
+        {
+            "title": "Agua para el refugio de Ponce",
+            "location": "Ponce",
+            "supply_category": "water",
+            "supply_quantity": "40",
+            "dispatch": "0",
+        },
+    )
+    assert form.status_code == 303
+    task = _only_task(app)
+    assert (task.supply_category, task.supply_quantity) == ("water", 40)
+    page = page_text(client.get(f"/coordinator/tasks/{task.id}?lang=es"))
+    assert "Agua potable (litros)" in page
+    assert "Agua potable (litros)" in page_text(client.get("/coordinator/tasks/new?lang=es"))
