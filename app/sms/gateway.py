@@ -1,8 +1,9 @@
 """SMS providers behind one small interface: `twilio` (the twilio package) and `console`.
 
-A gateway sends one message and, after an attempt whose outcome is unknown (a timeout, a crashed
-worker), says whether the provider has it already. It knows nothing of the outbox or the
-database; errors come back as GatewayError with the provider's code.
+A gateway sends one message, says after an attempt whose outcome is unknown (a timeout, a crashed
+worker) whether the provider has it already, and tells how a message it accepted ended when its
+delivery report never came. It knows nothing of the outbox or the database; errors come back as
+GatewayError with the provider's code.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class Gateway(Protocol):
         """The message with this recipient and text the provider accepted since `since`."""
         ...
 
+    def fetch_status(self, *, sid: str) -> tuple[str, int | None] | None:
+        """The provider's status and error code of the message `sid` (None: it cannot say)."""
+        ...
+
 
 class ConsoleGateway:
     """The default without credentials: the outbox row keeps the message; the log says it went.
@@ -95,6 +100,9 @@ class ConsoleGateway:
 
     def find_sent(self, *, to: str, body: str, since: datetime) -> Sent | None:
         return None  # a console send cannot be half done
+
+    def fetch_status(self, *, sid: str) -> tuple[str, int | None] | None:
+        return None  # no delivery reports: the console cannot say more than its send did
 
 
 class _BaseUrlHttpClient(TwilioHttpClient):
@@ -169,6 +177,16 @@ class TwilioGateway:
             if message.body == body and (created is None or created >= floor):
                 return Sent(sid=message.sid, status="sent")
         return None
+
+    def fetch_status(self, *, sid: str) -> tuple[str, int | None] | None:
+        try:
+            with _mapped_errors():
+                message = self.client.messages(sid).fetch()
+        except GatewayError as error:
+            if error.http_status == 404:
+                return None  # not a message of this account (any more): nothing to learn
+            raise
+        return str(message.status or ""), message.error_code
 
 
 class _mapped_errors:

@@ -1,6 +1,7 @@
 """The SMS outbox, delivery receipts, contacts and incoming commands. Flushes, never commits,
-except where sending needs it: a claim is committed before the provider is called, with the
-session closed, and the result is recorded in a transaction of its own."""
+except where calling the provider needs it (a send, a delivery check): what it needs is read
+and committed before the provider is called, with the session closed, and the result is
+recorded in a transaction of its own."""
 
 from __future__ import annotations
 
@@ -49,6 +50,11 @@ CONSENT_ANSWER = timedelta(days=3)
 CONSENT_SMS_VALIDITY_S = 36_000
 # When the shared token bucket cannot be reached, try again this much later.
 PACING_RETRY_S = 30.0
+# A `sent` row without a receipt past SMS_DELIVERY_TIMEOUT_HOURS is checked with the provider at
+# most this often (its next_attempt_at says when), and closed unasked once it has been silent
+# this many times the timeout, so nothing stays open for ever while the provider cannot answer.
+DELIVERY_CHECK_INTERVAL = timedelta(minutes=10)
+DELIVERY_HARD_LIMIT = 2
 # Forward-only: a status moves to a higher rank, never back (callbacks repeat, reorder).
 _RANK = {"queued": 0, "sending": 1, "sent": 2}
 _RANK.update({status: 3 for status in TERMINAL})
@@ -229,6 +235,8 @@ class SweepResult:
     expired: int = 0
     timed_out: int = 0
     due: list[str] = field(default_factory=list)
+    # `sent` rows past the delivery timeout, to ask the provider about (check_delivery).
+    silent: list[str] = field(default_factory=list)
 
 
 def gateway() -> Gateway:
@@ -520,7 +528,7 @@ def send_message(*, outbox_id: str, sleep: Callable[[float], None] | None = None
 
 def sweep_outbox(*, limit: int = 1000) -> SweepResult:
     """What the periodic task does: take back claims whose worker died, expire stale rows,
-    close rows that never got a delivery report, and list the rows due for sending."""
+    list the rows due for sending and the silent ones to check with the provider."""
     config = current_app.config
     now = utcnow()
     result = SweepResult()
@@ -561,12 +569,39 @@ def sweep_outbox(*, limit: int = 1000) -> SweepResult:
         .execution_options(synchronize_session=False)
     ).rowcount
     silent = now - timedelta(hours=config["SMS_DELIVERY_TIMEOUT_HOURS"])
+    # Without a sid there is nothing to ask the provider about.
     result.timed_out = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "sent", OutboxMessage.sent_at < silent)
+        .where(
+            OutboxMessage.status == "sent",
+            OutboxMessage.sent_at < silent,
+            OutboxMessage.provider_sid.is_(None),
+        )
         .values(status="undelivered", reason="no_delivery_report", finished_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
+    # The receipt may have been lost: the provider is asked (check_delivery), once per interval,
+    # so a slow or unreachable provider does not get the same rows every minute.
+    result.silent = list(
+        db.session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == "sent",
+                OutboxMessage.sent_at < silent,
+                OutboxMessage.provider_sid.is_not(None),
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboxMessage.sent_at)
+            .limit(limit)
+        )
+    )
+    for chunk in chunked(result.silent):
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(chunk), OutboxMessage.status == "sent")
+            .values(next_attempt_at=now + DELIVERY_CHECK_INTERVAL)
+            .execution_options(synchronize_session=False)
+        )
     result.due = list(
         db.session.scalars(
             select(OutboxMessage.id)
@@ -577,6 +612,95 @@ def sweep_outbox(*, limit: int = 1000) -> SweepResult:
     )
     db.session.flush()
     return result
+
+
+def _close_silent(outbox_id: str, sid: str, now: datetime) -> bool:
+    """Close a row still `sent` with this sid as `undelivered` / `no_delivery_report`."""
+    closed = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.status == "sent",
+            OutboxMessage.provider_sid == sid,
+        )
+        .values(
+            status="undelivered",
+            reason="no_delivery_report",
+            finished_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(closed)
+
+
+def check_delivery(*, outbox_id: str) -> Outcome:
+    """Ask the provider how a message whose delivery report never came ended, and close its row.
+
+    Only a row still `sent`, past SMS_DELIVERY_TIMEOUT_HOURS, with a sid, is checked. The read is
+    committed and the session closed before the provider is called. The provider's answer goes
+    through apply_status_callback (forward only; a transient carrier code queues it again); a
+    message the provider still has in flight, or cannot find, ends `undelivered` with reason
+    `no_delivery_report`. If the provider cannot be asked, the row waits for a later sweep, unless
+    it has been silent DELIVERY_HARD_LIMIT times the timeout: then it is closed all the same.
+    Commits.
+    """
+    if not is_id(outbox_id):
+        return Outcome("skipped")
+    timeout = timedelta(hours=current_app.config["SMS_DELIVERY_TIMEOUT_HOURS"])
+    silent = db.session.execute(
+        select(OutboxMessage.provider_sid, OutboxMessage.sent_at).where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.status == "sent",
+            OutboxMessage.sent_at < utcnow() - timeout,
+            OutboxMessage.provider_sid.is_not(None),
+        )
+    ).one_or_none()
+    if silent is None:
+        db.session.rollback()
+        return Outcome("skipped")
+    sid, sent_at = silent.provider_sid, silent.sent_at
+    backend = gateway()
+    db.session.close()  # no connection held while the provider takes its time
+
+    try:
+        answer = backend.fetch_status(sid=sid)
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the row must not stay open for ever
+        error = exc if isinstance(exc, GatewayError) else GatewayError()
+        if error is not exc:
+            log.error("sms.check_crashed outbox=%s error=%s", outbox_id, type(exc).__name__)
+        now = utcnow()
+        if sent_at < now - timeout * DELIVERY_HARD_LIMIT and _close_silent(outbox_id, sid, now):
+            db.session.commit()
+            log.warning(
+                "sms.check_failed outbox=%s reason=%s closed=no_delivery_report",
+                outbox_id,
+                _error_reason(error),
+            )
+            return Outcome("undelivered", reason="no_delivery_report")
+        db.session.rollback()
+        log.warning("sms.check_failed outbox=%s reason=%s", outbox_id, _error_reason(error))
+        return Outcome("sent", reason=_error_reason(error))
+
+    status = None
+    if answer is not None:
+        provider_status, code = answer
+        status = apply_status_callback(
+            outbox_id=outbox_id, message_sid=sid, message_status=provider_status, error_code=code
+        )
+    now = utcnow()
+    if status in (None, "sent"):  # still in flight at the provider, or unknown to it
+        _close_silent(outbox_id, sid, now)
+    row = db.session.get(OutboxMessage, outbox_id, populate_existing=True)
+    if row is None:  # deleted meanwhile
+        db.session.rollback()
+        return Outcome("skipped")
+    outcome = Outcome(row.status, reason=row.reason)
+    if row.status == "queued":  # a transient carrier code: sent again after the backoff
+        outcome.retry_in = max((row.next_attempt_at - now).total_seconds(), 0.0)
+    db.session.commit()
+    log.info("sms.checked outbox=%s status=%s reason=%s", outbox_id, outcome.status, outcome.reason)
+    return outcome
 
 
 def apply_status_callback(

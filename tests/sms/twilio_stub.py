@@ -1,9 +1,10 @@
 """A Twilio-compatible HTTP server on localhost for tests and scripts/bench_sms.py.
 
-It speaks just enough of the Messages API (create, list) for the `twilio` package pointed at it
-with TWILIO_API_BASE_URL. It records every request it receives (before any delay, as Twilio
-would have the message even if the client stopped waiting), and answers from a plan of scripted
-replies: Twilio error codes, HTTP statuses, delays.
+It speaks just enough of the Messages API (create, list, fetch one) for the `twilio` package
+pointed at it with TWILIO_API_BASE_URL. It records every request it receives (before any delay,
+as Twilio would have the message even if the client stopped waiting), and answers from a plan of
+scripted replies: Twilio error codes, HTTP statuses, delays. A message it accepted is "sent"
+when fetched until the test says otherwise (`set_status`); an unknown sid is a 404.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -23,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "stub-auth-token-0123456789abcdef"
+_ONE_MESSAGE = re.compile(r"/Messages/([^/?]+)\.json$")
 
 
 @dataclass
@@ -40,6 +43,9 @@ class Received:
     sid: str | None
     status: int
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # What a fetch of the message says (set_status): Twilio's MessageStatus and ErrorCode.
+    message_status: str = "sent"
+    error_code: int | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -54,7 +60,9 @@ class TwilioStub:
     def __init__(self, *, delay: float = 0.0) -> None:
         self.delay = delay
         self.plan: deque[Reply] = deque()
+        self.fetch_plan: deque[Reply] = deque()
         self.received: list[Received] = []
+        self.fetched: list[str] = []  # the sids asked for, in order
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
         stub = self
@@ -69,7 +77,11 @@ class TwilioStub:
                 stub._create(self)
 
             def do_GET(self) -> None:  # noqa: N802
-                stub._list(self)
+                match = _ONE_MESSAGE.search(urlsplit(self.path).path)
+                if match:
+                    stub._fetch(self, match.group(1))
+                else:
+                    stub._list(self)
 
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -89,6 +101,17 @@ class TwilioStub:
         """Answer the next requests with these replies, in order (then 201 again)."""
         with self._lock:
             self.plan.extend(replies)
+
+    def will_fetch(self, *replies: Reply) -> None:
+        """Answer the next fetches of one message with these replies (then the message)."""
+        with self._lock:
+            self.fetch_plan.extend(replies)
+
+    def set_status(self, sid: str, status: str, *, error_code: int | None = None) -> None:
+        """What Twilio says of an accepted message from now on ("delivered", "failed", …)."""
+        with self._lock:
+            [record] = [r for r in self.received if r.sid == sid]
+            record.message_status, record.error_code = status, error_code
 
     @property
     def accepted(self) -> list[Received]:
@@ -135,7 +158,9 @@ class TwilioStub:
             return
         self._answer(handler, 201, self._resource(record))
 
-    def _resource(self, record: Received) -> dict[str, Any]:
+    def _resource(
+        self, record: Received, *, status: str = "queued", error_code: int | None = None
+    ) -> dict[str, Any]:
         params = record.params
         return {
             "sid": record.sid,
@@ -144,14 +169,44 @@ class TwilioStub:
             "from": params.get("From"),
             "messaging_service_sid": params.get("MessagingServiceSid"),
             "body": params.get("Body"),
-            "status": "queued",
+            "status": status,
             "num_segments": "1",
             "date_created": format_datetime(record.at, usegmt=True),
             "date_updated": format_datetime(record.at, usegmt=True),
             "date_sent": None,
-            "error_code": None,
+            "error_code": error_code,
             "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{record.sid}.json",
         }
+
+    def _fetch(self, handler: BaseHTTPRequestHandler, sid: str) -> None:
+        if not self._authorized(handler):
+            self._answer(handler, 401, {"code": 20003, "message": "Authenticate", "status": 401})
+            return
+        with self._lock:
+            self.fetched.append(sid)
+            reply = self.fetch_plan.popleft() if self.fetch_plan else Reply(200)
+            found = [r for r in self.received if r.sid and r.sid == sid]
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.status >= 300:
+            self._answer(
+                handler,
+                reply.status,
+                {"code": reply.code, "message": "stub error", "status": reply.status},
+            )
+        elif not found:
+            self._answer(
+                handler,
+                404,
+                {"code": 20404, "message": "The requested resource was not found", "status": 404},
+            )
+        else:
+            record = found[0]
+            self._answer(
+                handler,
+                200,
+                self._resource(record, status=record.message_status, error_code=record.error_code),
+            )
 
     def _list(self, handler: BaseHTTPRequestHandler) -> None:
         if not self._authorized(handler):
