@@ -232,6 +232,7 @@ def task(task_id: str):
     pairings = donations_service.list_pairings(task_id=found.id)
     audit("task.read", "task", [found.id])
     audit("task.dispatches", "volunteer", [d.volunteer_id for d in offers])
+    audit("offer.list", "offer", list(dict.fromkeys(p.offer_id for p in pairings)))
     audit("task.history", "task", [found.id])
     return render_template(
         "coordinator/task.html",
@@ -321,6 +322,65 @@ def answer(task_id: str, dispatch_id: str):
     audit("task.answer", "task", [found.id], details={"answer": command})
     flash(_answer_message(outcome))
     return redirect(url_for("coordinator.task", task_id=found.id), 303)
+
+
+@bp.post("/tasks/<task_id>/pairings")
+@committed
+@login_required
+def propose(task_id: str):
+    """Propose the donors' offers that together cover the need (the ranking's covering set);
+    nothing is taken from an offer until a coordinator accepts."""
+    _require("offers:write")
+    found = tasks_service.get_task(task_id=task_id)
+    try:
+        proposed = donations_service.propose_pairings(task_id=found.id, actor=g.principal.label)
+    except Conflict as exc:
+        flash(_pairing_message(exc.code), "error")
+    else:
+        flash(_("%(count)s pairings proposed: accept or reject each.", count=len(proposed)))
+    return redirect(url_for("coordinator.task", task_id=found.id), 303)
+
+
+@bp.post("/pairings/<pairing_id>/<any(accept, reject):decision>")
+@committed
+@login_required
+def decide_pairing(pairing_id: str, decision: str):
+    """Accept a proposed pairing (the donor and the desk are told by SMS) or reject it."""
+    _require("offers:write")
+    pairing = donations_service.get_pairing(pairing_id=pairing_id)
+    reason = (request.form.get("reason") or "").strip()[:500] or None
+    try:
+        if decision == "accept":
+            donations_service.accept_pairing(
+                pairing_id=pairing.id, actor=g.principal.label, reason=reason
+            )
+            flash(_("The pairing is accepted. The donor is told by SMS."))
+        elif reason is None:
+            flash(_("Say why the pairing is rejected."), "error")
+        else:
+            donations_service.reject_pairing(
+                pairing_id=pairing.id, actor=g.principal.label, reason=reason
+            )
+            flash(_("The pairing is rejected."))
+    except Conflict as exc:
+        flash(_pairing_message(exc.code), "error")
+    else:
+        if decision == "accept" or reason is not None:
+            audit(
+                f"pairing.{decision}", "pairing", [pairing.id], details={"offer": pairing.offer_id}
+            )
+    return redirect(url_for("coordinator.task", task_id=pairing.task_id), 303)
+
+
+def _pairing_message(code: str) -> str:
+    messages = {
+        "need_covered": _("Accepted pairings cover this need already."),
+        "no_offers": _("No open donor's offer can serve this need now."),
+        "task_not_a_need": _("This task asks for no goods."),
+        "task_closed": _("This task is already closed."),
+        "pairing_decided": _("This pairing was already decided, perhaps by someone else."),
+    }
+    return messages.get(code, _("The offer cannot serve this need any more."))
 
 
 def _answer_message(outcome: str) -> str:

@@ -319,3 +319,55 @@ def test_a_need_for_goods_in_spanish(app, client, logged_in, post_form):
     page = page_text(client.get(f"/coordinator/tasks/{task.id}?lang=es"))
     assert "Agua potable (litros)" in page
     assert "Agua potable (litros)" in page_text(client.get("/coordinator/tasks/new?lang=es"))
+
+
+def test_donors_offers_are_proposed_and_accepted_on_the_board(app, client, logged_in, post_form):
+    from app.volunteers.models import DonationOffer
+    from app.volunteers.service import donations
+
+    with app.app_context():
+        offer = donations.register_offer(
+            donor={
+                "name": "Colmado Rivera",
+                "phone": "+15555550111",
+                "organization": "Colmado Rivera e Hijos",
+                "language": "es",
+                "location": "Ponce",
+            },
+            offer={"category": "water", "quantity": 100},
+            created_by="test",
+        )
+        db.session.commit()
+        offer_id = offer.id
+    post_form(
+        "/coordinator/tasks/new",
+        {
+            "title": "Agua para el refugio de Ponce",
+            "location": "Ponce",
+            "supply_category": "water",
+            "supply_quantity": "40",
+            "contact_phone": "+15555550199",
+            "dispatch": "0",
+        },
+    )
+    task = _only_task(app)
+    page = f"/coordinator/tasks/{task.id}"
+    assert post_form(f"{page}/pairings", {}, form_page=page).status_code == 303
+    text = page_text(client.get(page))
+    assert "Colmado Rivera e Hijos" in text and 'id="pairings"' in text
+    assert _audited(app, "offer.list") == [offer_id]
+    with app.app_context():
+        [pairing] = donations.list_pairings(task_id=task.id)
+        pairing_id, quantity = pairing.id, pairing.quantity
+    assert quantity == 40
+    # A rejection needs a reason; an acceptance takes the quantity and tells the donor.
+    post_form(f"/coordinator/pairings/{pairing_id}/reject", {"reason": ""}, form_page=page)
+    assert "Say why the pairing is rejected." in page_text(client.get(page))
+    response = post_form(f"/coordinator/pairings/{pairing_id}/accept", {}, form_page=page)
+    assert response.status_code == 303 and response.headers["Location"] == page
+    with app.app_context():
+        assert db.session.get(DonationOffer, offer_id).remaining == 60
+    assert _outbox(app, "pairing_donor") == ["+15555550111"]
+    assert _audited(app, "pairing.accept") == [pairing_id]
+    post_form(f"{page}/pairings", {}, form_page=page)
+    assert "Accepted pairings cover this need already." in page_text(client.get(page))
