@@ -84,7 +84,8 @@ def outbox(status: str, limit: int) -> None:
 
 @sms_cli.command("sweep")
 def sweep() -> None:
-    """Run the periodic sweep now: reclaim, expire, and enqueue what is due."""
+    """Run the periodic sweep now: reclaim, expire, enqueue what is due, and enqueue a
+    delivery check with Twilio for each message silent past SMS_DELIVERY_TIMEOUT_HOURS."""
     from app.sms.tasks import sweep_outbox_task
 
     click.echo(sweep_outbox_task.call_local())
