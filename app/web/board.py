@@ -434,10 +434,12 @@ def volunteer(volunteer_id: str):
     """One volunteer: languages, skills, place, availability, vetting."""
     _require("volunteers:read")
     found = volunteers_service.get_volunteer(volunteer_id=volunteer_id)
+    offers = tasks_service.volunteer_dispatches(volunteer_id=found.id)
     audit("volunteer.read", "volunteer", [found.id])
     return render_template(
         "coordinator/volunteer.html",
         volunteer=found,
+        offers=offers,
         skill_label=volunteer_form.skill_label,
         language_name=volunteer_form.language_name,
         parse_time=volunteer_form.parse_time,

@@ -91,6 +91,8 @@ def test_a_task_created_on_the_board_offers_it_by_sms(app, client, logged_in, po
     assert _outbox(app, "task_offer") == [phone]
     assert _audited(app, "task.create") == [task.id]
 
+    volunteer_page = page_text(client.get(f"/coordinator/volunteers/{near}"))
+    assert DRIVE["title"] in volunteer_page and 'id="volunteer-offers"' in volunteer_page
     page = page_text(client.get(response.headers["Location"]))
     assert "Synthetic Volunteer" in page and phone in page
     with app.app_context():

@@ -465,3 +465,15 @@ def count_tasks() -> dict[str, int]:
         )
         or 0,
     }
+
+
+def volunteer_dispatches(*, volunteer_id: str, limit: int = 50) -> list[tuple[Dispatch, Task]]:
+    """A volunteer's offers with their tasks, newest first (a coordinator's volunteer page)."""
+    query = (
+        select(Dispatch, Task)
+        .join(Task, Task.id == Dispatch.task_id)
+        .where(Dispatch.volunteer_id == volunteer_id)
+        .order_by(Dispatch.created_at.desc(), Dispatch.id.desc())
+        .limit(limit)
+    )
+    return [(dispatch, task) for dispatch, task in db.session.execute(query)]
