@@ -1,9 +1,12 @@
 """The coordinators' volunteer and task board: tasks (the escalated queue first), a task's
-offers, history and donor pairings with its buttons, a new task, volunteers and vetting.
+offers, history and donor pairings with its buttons, who would be asked next, a new task,
+volunteers and vetting.
 
-Only the volunteers domain's services are called; every read of personal data is audited with
-the API's action names (task.list, task.read, task.dispatches, task.history, volunteer.list,
-volunteer.read, volunteer.vet).
+Only the volunteers domain's services are called; every read of personal data and every change
+is audited with the API's action names (task.list, task.read, task.dispatches, task.history,
+task.candidates, task.create, task.dispatch, task.start, task.complete, task.cancel,
+task.answer, offer.list, pairing.accept, pairing.reject, volunteer.list, volunteer.read,
+volunteer.vet).
 """
 
 from __future__ import annotations
