@@ -5,7 +5,8 @@ volunteers and vetting.
 Only the volunteers domain's services are called; every read of personal data and every change
 is audited with the API's action names (task.list, task.read, task.dispatches, task.history,
 task.candidates, task.create, task.dispatch, task.start, task.complete, task.cancel,
-task.answer, offer.list, pairing.accept, pairing.reject, volunteer.list, volunteer.read,
+task.answer, offer.list, pairing.accept, pairing.reject, pairing.cancel, pairing.fulfil,
+volunteer.list, volunteer.read,
 volunteer.vet).
 """
 
@@ -344,34 +345,36 @@ def propose(task_id: str):
     return redirect(url_for("coordinator.task", task_id=found.id), 303)
 
 
-@bp.post("/pairings/<pairing_id>/<any(accept, reject):decision>")
+@bp.post("/pairings/<pairing_id>/<any(accept, reject, cancel, fulfil):decision>")
 @committed
 @login_required
 def decide_pairing(pairing_id: str, decision: str):
-    """Accept a proposed pairing (the donor and the desk are told by SMS) or reject it."""
+    """Accept a proposed pairing (the donor and the desk are told by SMS), reject or cancel it
+    with a reason, or record that its goods were handed over."""
     _require("offers:write")
     pairing = donations_service.get_pairing(pairing_id=pairing_id)
     reason = (request.form.get("reason") or "").strip()[:500] or None
+    actor = g.principal.label
+    if decision in ("reject", "cancel") and reason is None:
+        flash(_("Say why."), "error")
+        return redirect(url_for("coordinator.task", task_id=pairing.task_id), 303)
     try:
         if decision == "accept":
-            donations_service.accept_pairing(
-                pairing_id=pairing.id, actor=g.principal.label, reason=reason
-            )
+            donations_service.accept_pairing(pairing_id=pairing.id, actor=actor, reason=reason)
             flash(_("The pairing is accepted. The donor is told by SMS."))
-        elif reason is None:
-            flash(_("Say why the pairing is rejected."), "error")
-        else:
-            donations_service.reject_pairing(
-                pairing_id=pairing.id, actor=g.principal.label, reason=reason
-            )
+        elif decision == "reject":
+            donations_service.reject_pairing(pairing_id=pairing.id, actor=actor, reason=reason)
             flash(_("The pairing is rejected."))
+        elif decision == "cancel":
+            donations_service.cancel_pairing(pairing_id=pairing.id, actor=actor, reason=reason)
+            flash(_("The pairing is cancelled; what it took goes back to the offer."))
+        else:
+            donations_service.fulfil_pairing(pairing_id=pairing.id, actor=actor)
+            flash(_("The goods are recorded as handed over."))
     except Conflict as exc:
         flash(_pairing_message(exc.code), "error")
     else:
-        if decision == "accept" or reason is not None:
-            audit(
-                f"pairing.{decision}", "pairing", [pairing.id], details={"offer": pairing.offer_id}
-            )
+        audit(f"pairing.{decision}", "pairing", [pairing.id], details={"offer": pairing.offer_id})
     return redirect(url_for("coordinator.task", task_id=pairing.task_id), 303)
 
 
@@ -382,6 +385,7 @@ def _pairing_message(code: str) -> str:
         "task_not_a_need": _("This task asks for no goods."),
         "task_closed": _("This task is already closed."),
         "pairing_decided": _("This pairing was already decided, perhaps by someone else."),
+        "pairing_not_accepted": _("Only an accepted pairing can be handed over."),
     }
     return messages.get(code, _("The offer cannot serve this need any more."))
 

@@ -364,7 +364,7 @@ def test_donors_offers_are_proposed_and_accepted_on_the_board(app, client, logge
     assert quantity == 40
     # A rejection needs a reason; an acceptance takes the quantity and tells the donor.
     post_form(f"/coordinator/pairings/{pairing_id}/reject", {"reason": ""}, form_page=page)
-    assert "Say why the pairing is rejected." in page_text(client.get(page))
+    assert "Say why." in page_text(client.get(page))
     response = post_form(f"/coordinator/pairings/{pairing_id}/accept", {}, form_page=page)
     assert response.status_code == 303 and response.headers["Location"] == page
     with app.app_context():
@@ -373,3 +373,26 @@ def test_donors_offers_are_proposed_and_accepted_on_the_board(app, client, logge
     assert _audited(app, "pairing.accept") == [pairing_id]
     post_form(f"{page}/pairings", {}, form_page=page)
     assert "Accepted pairings cover this need already." in page_text(client.get(page))
+    # Cancelling needs a reason and gives the quantity back; a cancelled one is not handed over.
+    post_form(f"/coordinator/pairings/{pairing_id}/cancel", {"reason": ""}, form_page=page)
+    with app.app_context():
+        assert db.session.get(DonationOffer, offer_id).remaining == 60
+    post_form(
+        f"/coordinator/pairings/{pairing_id}/cancel",
+        {"reason": "El camión no llegó"},
+        form_page=page,
+    )
+    with app.app_context():
+        assert db.session.get(DonationOffer, offer_id).remaining == 100
+    assert _audited(app, "pairing.cancel") == [pairing_id]
+    post_form(f"/coordinator/pairings/{pairing_id}/fulfil", {}, form_page=page)
+    assert "Only an accepted pairing can be handed over." in page_text(client.get(page))
+    assert _audited(app, "pairing.fulfil") == []
+    post_form(f"{page}/pairings", {}, form_page=page)
+    with app.app_context():
+        again = [p.id for p in donations.list_pairings(task_id=task.id) if p.status == "proposed"]
+    post_form(f"/coordinator/pairings/{again[0]}/accept", {}, form_page=page)
+    post_form(f"/coordinator/pairings/{again[0]}/fulfil", {}, form_page=page)
+    with app.app_context():
+        assert donations.get_pairing(pairing_id=again[0]).status == "fulfilled"
+    assert _audited(app, "pairing.fulfil") == again
