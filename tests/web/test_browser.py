@@ -296,3 +296,32 @@ def test_a_coordinator_creates_a_task_and_vets_a_volunteer(app, live_server, bro
         from app.volunteers.models import Volunteer
 
         assert db.session.get(Volunteer, volunteer_id).vetted is True
+
+
+def test_a_need_with_proposed_pairings_passes_axe(app, live_server, browser, coordinator):
+    from app.volunteers.service import donations
+    from app.volunteers.service import tasks as task_service
+
+    with app.app_context():
+        donations.register_offer(
+            donor={"name": "Colmado Rivera", "phone": "+15555550111", "location": "Ponce"},
+            offer={"category": "water", "quantity": 100},
+            created_by="test",
+        )
+        need = task_service.create_task(
+            data={
+                "title": "Agua para el refugio de Ponce",
+                "location": "Ponce",
+                "supply_category": "water",
+                "supply_quantity": 40,
+            },
+            created_by="test",
+        )
+        donations.propose_pairings(task_id=need.id, actor="test")
+        db.session.commit()
+        need_id = need.id
+    log_in(browser, live_server, coordinator)
+    browser.get(live_server + f"/coordinator/tasks/{need_id}?lang=ar")
+    pairings = wait_for(browser, "#pairings")
+    assert "Colmado Rivera" in pairings.text
+    assert axe_violations(browser) == []
