@@ -576,14 +576,29 @@ def compact_postings(*, max_keys: int = COMPACT_KEYS) -> int:
 
 
 def unindex_reports(*, report_ids: Iterable[str]) -> int:
-    """Take reports out of the blocking index and the counts; returns how many were indexed.
+    """Take reports out of matching: the blocking index, the counts, and the review queue (their
+    undecided candidates; confirmed and rejected ones stay as history until the purge). Returns
+    how many were indexed.
 
     For deletion and expiry: call it before the reports go, or their index rows are left
-    behind (invisible to lookups, which join MatchProfile, but counted in posting sizes).
+    behind (invisible to lookups, which join MatchProfile, but counted in posting sizes), and
+    coordinators would still be asked to review an expired report.
     """
     ids = list(dict.fromkeys(report_ids))
     if not ids:
         return 0
+    for chunk in chunked(ids):
+        db.session.execute(
+            delete(MatchCandidate)
+            .where(
+                MatchCandidate.status == "potential",
+                or_(
+                    MatchCandidate.left_report_id.in_(chunk),
+                    MatchCandidate.right_report_id.in_(chunk),
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
     profiles = MatchProfile.__table__
     rows = [
         row

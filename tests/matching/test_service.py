@@ -724,3 +724,31 @@ def test_reindex_command_rebuilds_the_index_and_reports_progress(app):
             sa.select(MatchKeyCount.count).where(MatchKeyCount.key_hash == total_key("found"))
         )
         assert total == 5
+
+
+def test_unindexing_takes_the_undecided_candidates_out_of_the_review_queue(app):
+    """An expired or deleted report must not be put before a coordinator again; decided
+    candidates stay as history until the purge."""
+    with app.app_context():
+        found = submit(**JOSE_AT_SHELTER)
+        missing = submit(**PEPE)
+        other = submit(kind="found", full_name="José García", age="35", home_city="Yauco")
+        db.session.commit()
+        pair = {m.other_report(missing.id).id: m for m in candidates_of(missing)}
+        assert {found.id, other.id} <= set(pair)
+        decided_id = pair[other.id].id
+        service.confirm_match(match_id=decided_id, actor="user:test")
+        db.session.commit()
+
+        service.unindex_reports(report_ids=[missing.id])
+        db.session.commit()
+
+        left = db.session.scalars(
+            sa.select(MatchCandidate.id).where(
+                sa.or_(
+                    MatchCandidate.left_report_id == missing.id,
+                    MatchCandidate.right_report_id == missing.id,
+                )
+            )
+        ).all()
+        assert left == [decided_id]
