@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, after_this_request, current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 
 from app.auth.context import BEARER_SECURITY, audit, current_principal, requires
 from app.common.blueprint import Blueprint
-from app.common.idempotency import transactional
+from app.common.idempotency import after_commit, transactional
 from app.errors import AppError, Forbidden, NotFound
 from app.matching.tasks import match_reports_task
 from app.pfif import format as pfif
@@ -26,18 +26,6 @@ class UnsupportedMediaType(AppError):
     status, code, message = 415, "unsupported_media_type", "Send application/pfif+xml."
 
 
-def _match_after_commit(report_ids: list[str]) -> None:
-    """Match what was imported once the request has committed, in the background."""
-    if not report_ids:
-        return
-
-    @after_this_request
-    def enqueue(response: Response) -> Response:
-        if response.status_code < 400:
-            match_reports_task(report_ids)
-        return response
-
-
 def _in_background(data: bytes, created_by: str) -> Response:
     """Keep the document for the worker (a web worker must not spend minutes on it)."""
     job = reports_service.create_import_job(
@@ -51,14 +39,7 @@ def _in_background(data: bytes, created_by: str) -> Response:
     )
     reports_service.queue_import_job(job=job)
     audit("pfif.import_queued", "import", [job.id])
-    job_id = job.id
-
-    @after_this_request
-    def enqueue(response: Response) -> Response:
-        if response.status_code < 400:  # committed
-            import_pfif_task(job_id)
-        return response
-
+    after_commit(import_pfif_task, job.id)
     response = jsonify(ImportJobOutSchema().dump(job))
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/pfif/imports/{job.id}"
@@ -110,7 +91,8 @@ class Pfif(MethodView):
         if len(data) > current_app.config["PFIF_INLINE_MAX_BYTES"]:
             return _in_background(data, principal.label)
         summary = service.import_pfif(data=data, created_by=principal.label)
-        _match_after_commit(summary.report_ids)
+        if summary.report_ids:
+            after_commit(match_reports_task, summary.report_ids)
         if summary.report_ids or summary.expired_ids:
             audit(
                 "report.import",

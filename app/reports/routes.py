@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, after_this_request, current_app, jsonify, request, url_for
+from flask import current_app, jsonify, request, url_for
 from flask.views import MethodView
 
 from app.auth import service as auth_service
@@ -14,7 +14,7 @@ from app.auth.context import BEARER_SECURITY, audit, current_principal, requires
 from app.auth.principal import Principal
 from app.auth.schemas import AuditPageSchema
 from app.common.blueprint import Blueprint
-from app.common.idempotency import transactional
+from app.common.idempotency import after_commit, transactional
 from app.common.pagination import PageArgsSchema, decode_cursor, page_of
 from app.errors import Forbidden, ValidationError, envelope
 from app.extensions import limit
@@ -462,12 +462,6 @@ class RosterImport(MethodView):
         job = service.get_import_job(job_id=job_id)
         service.queue_import_job(job=job)
         audit("roster.import", "import", [job.id])
-        job_id = job.id
-
-        @after_this_request
-        def enqueue(response: Response) -> Response:
-            if response.status_code < 400:  # committed
-                import_roster_task(job_id)
-            return response
+        after_commit(import_roster_task, job.id)
 
         return _roster_view(job), 202
