@@ -11,7 +11,7 @@ from app.web.i18n import LANGUAGES, direction
 
 def register_web(app: Flask) -> None:
     """Register the web blueprints and what every template may use."""
-    from app.web import board, coordinator, public, volunteer  # noqa: F401 - their routes
+    from app.web import board, coordinator, public, rosters, volunteer  # noqa: F401 - routes
 
     app.register_blueprint(public.bp)
     app.register_blueprint(coordinator.bp)

@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, render_template
+from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.errors import AppError, internal_error_response
 from app.extensions import csrf
+
+# Endpoint -> the setting that bounds its request body, for pages that take large files: set
+# before the CSRF check, which reads the form (and would otherwise stop at MAX_CONTENT_LENGTH).
+_LARGE_UPLOADS: dict[str, str] = {}
+
+
+def allow_large_upload(endpoint: str, setting: str) -> None:
+    """Let `endpoint` take a body up to the setting's bytes instead of MAX_CONTENT_LENGTH."""
+    _LARGE_UPLOADS[endpoint] = setting
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -60,6 +69,8 @@ def install(bp: Blueprint) -> None:
 
     @bp.before_request
     def _check_csrf() -> None:
+        if setting := _LARGE_UPLOADS.get(request.endpoint or ""):
+            request.max_content_length = current_app.config[setting]
         if current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
 
