@@ -1,11 +1,11 @@
 """The coordinators' volunteer and task board: tasks (the escalated queue first), a task's
-offers, history and donor pairings with its buttons, who would be asked next, a new task,
-volunteers and vetting.
+offers, history and donor pairings with its buttons, who would be asked next, the batch plan of
+all open tasks, a new task, volunteers and vetting.
 
 Only the volunteers domain's services are called; every read of personal data and every change
 is audited with the API's action names (task.list, task.read, task.dispatches, task.history,
 task.candidates, task.create, task.dispatch, task.start, task.complete, task.cancel,
-task.answer, offer.list, pairing.accept, pairing.reject, pairing.cancel, pairing.fulfil,
+task.answer, task.plan, offer.list, pairing.accept, pairing.reject, pairing.cancel, pairing.fulfil,
 volunteer.list, volunteer.read,
 volunteer.vet).
 """
@@ -266,6 +266,41 @@ def candidates(task_id: str):
         ranked=ranked,
         why_none=why_none,
         volunteers=_volunteers_by_id([r.volunteer_id for r in ranked]),
+    )
+
+
+@bp.route("/tasks/plan", methods=["GET", "POST"])
+@committed
+@login_required
+def plan():
+    """Every open place of every unfilled task at once, at least total cost, with why each
+    volunteer and why each empty place (nothing sent); the button sends the plan by SMS."""
+    _require("tasks:write")
+    send = request.method == "POST"
+    result = dispatch_service.plan_open_tasks(actor=g.principal.label, send=send)
+    audit(
+        "task.plan",
+        "task",
+        sorted({a.task_id for a in result.plan.assignments}),
+        details={"send": send, "offers": len(result.offers)},
+    )
+    if send:
+        if result.offers:
+            flash(_("%(count)s offers sent by SMS.", count=len(result.offers)))
+        else:
+            flash(_("No offers were sent: nobody could be offered a task now."), "error")
+        return redirect(url_for("coordinator.plan"), 303)
+    task_ids = [a.task_id for a in result.plan.assignments]
+    task_ids += [u.task_id for u in result.plan.unassigned]
+    by_task: dict[str, list[Any]] = {}
+    for assignment in result.plan.assignments:
+        by_task.setdefault(assignment.task_id, []).append(assignment)
+    return render_template(
+        "coordinator/plan.html",
+        plan=result.plan,
+        by_task=by_task,
+        tasks={i: tasks_service.get_task(task_id=i) for i in dict.fromkeys(task_ids)},
+        volunteers=_volunteers_by_id([a.volunteer_id for a in result.plan.assignments]),
     )
 
 
