@@ -6,11 +6,12 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.common.bulk import BoundRows, bind_rows, chunked, existing, insert_bound, insert_rows
@@ -874,3 +875,63 @@ def search_reports(
     if not include_minors:
         query = query.where(Report.is_minor.is_(False))
     return list(db.session.scalars(query.order_by(Report.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class ShelterPlace:
+    """Where found people are: a place, how many people (children among them), never who."""
+
+    place: str
+    people: int
+    minors: int
+    lat: float | None
+    lon: float | None
+    shelters: tuple[str, ...] = ()
+
+
+def shelter_places(*, limit: int, include_minors: bool = True) -> list[ShelterPlace]:
+    """The distinct last known places of live found reports (the same text, ignoring case and
+    spaces at the ends), most people first, with the mean of their reports' coordinates when
+    some have them, and the names of the shelter rosters imported for that place. Read-only."""
+    key = func.lower(func.trim(Report.last_known_location))
+    query = (
+        select(
+            func.min(Report.last_known_location),
+            func.count(Report.id),
+            func.sum(case((Report.is_minor.is_(True), 1), else_=0)),
+            func.avg(Report.lat),
+            func.avg(Report.lon),
+        )
+        .where(
+            _live(utcnow()),
+            Report.kind == "found",
+            Report.last_known_location.is_not(None),
+            func.trim(Report.last_known_location) != "",
+        )
+        .group_by(key)
+        .order_by(func.count(Report.id).desc(), key)
+        .limit(limit)
+    )
+    if not include_minors:
+        query = query.where(Report.is_minor.is_(False))
+    rosters: dict[str, set[str]] = {}
+    for defaults in db.session.scalars(
+        select(ImportJob.defaults).where(ImportJob.format.in_(("csv", "xlsx")))
+    ):
+        place, name = (
+            (defaults or {}).get("last_known_location"),
+            (defaults or {}).get("source_name"),
+        )
+        if place and name:
+            rosters.setdefault(place.strip().lower(), set()).add(name)
+    return [
+        ShelterPlace(
+            place=place.strip(),
+            people=people,
+            minors=int(minors or 0),
+            lat=None if lat is None else round(float(lat), 4),
+            lon=None if lon is None else round(float(lon), 4),
+            shelters=tuple(sorted(rosters.get(place.strip().lower(), ()))),
+        )
+        for place, people, minors, lat, lon in db.session.execute(query)
+    ]

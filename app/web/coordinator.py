@@ -365,11 +365,34 @@ def sms_log():
     )
 
 
+def _shelters() -> list[dict[str, Any]]:
+    """Where found people are, as places and counts (never names); audited as shelter.list."""
+    places = reports_service.shelter_places(limit=MAP_LIMIT, include_minors=_may_see_minors())
+    shelters = []
+    for place in places:
+        point = (
+            (place.lat, place.lon)
+            if place.lat is not None and place.lon is not None
+            else matching_service.geocode(place.place, None)
+        )
+        lat, lon = (round(point[0], 4), round(point[1], 4)) if point else (None, None)
+        label = _("%(place)s: %(count)s people", place=place.place, count=place.people)
+        shelters.append({"place": place, "lat": lat, "lon": lon, "label": label})
+    audit(
+        "shelter.list",
+        "place",
+        ["found-report-places"],
+        details={"places": len(places), "people": sum(p.people for p in places)},
+    )
+    return shelters
+
+
 @bp.get("/map")
 @committed
 @login_required
 def map_view():
-    """Reports with a known place, on a map when tiles are configured, always as a list."""
+    """Reports with a known place, and the places where found people are (shelters), on a map
+    when tiles are configured, always as lists."""
     rows = reports_service.list_reports(limit=MAP_LIMIT, include_minors=_may_see_minors())
     placed = []
     for report in rows[:MAP_LIMIT]:
@@ -393,10 +416,15 @@ def map_view():
         }
         for p in placed
     ]
+    shelters = _shelters()
     return render_template(
         "coordinator/map.html",
         placed=placed,
         markers=markers,
+        shelters=shelters,
+        shelter_markers=[
+            {"lat": s["lat"], "lon": s["lon"], "label": s["label"]} for s in shelters if s["lat"]
+        ],
         tile_url=current_app.config["MAP_TILE_URL"],
         attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
     )
