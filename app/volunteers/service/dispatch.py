@@ -462,28 +462,13 @@ def _accept(dispatch: Dispatch, task: Task, *, actor: str, now: datetime) -> str
     if task.status in TASK_CLOSED or holding >= task.people:
         dispatch.status, dispatch.answered_at, dispatch.finished_at = "released", now, now
         dispatch.reason = "places_taken" if task.status not in TASK_CLOSED else "task_closed"
-        task_service.record_event(
-            task,
-            actor=actor,
-            event="released",
-            before=before,
-            volunteer_id=dispatch.volunteer_id,
-            dispatch_id=dispatch.id,
-        )
+        _changed(dispatch, task, actor=actor, event="released", before=before)
         return "offer_filled"
     dispatch.status, dispatch.answered_at = "accepted", now
     task.updated_at = now
     if holding + 1 >= task.people:
         task.escalated_at, task.escalation = None, None
-    task_service.settle(task)
-    task_service.record_event(
-        task,
-        actor=actor,
-        event="accepted",
-        before=before,
-        volunteer_id=dispatch.volunteer_id,
-        dispatch_id=dispatch.id,
-    )
+    _changed(dispatch, task, actor=actor, event="accepted", before=before)
     if holding + 1 >= task.people:
         for other in _pending(task.id):
             other.status, other.finished_at, other.reason = "released", now, "places_taken"
@@ -495,15 +480,7 @@ def _decline(dispatch: Dispatch, task: Task, *, actor: str, now: datetime) -> st
     before = task.status
     dispatch.status, dispatch.answered_at, dispatch.finished_at = "declined", now, now
     dispatch.reason = "declined"
-    task_service.settle(task)
-    task_service.record_event(
-        task,
-        actor=actor,
-        event="declined",
-        before=before,
-        volunteer_id=dispatch.volunteer_id,
-        dispatch_id=dispatch.id,
-    )
+    _changed(dispatch, task, actor=actor, event="declined", before=before)
     dispatch_task(task=task, actor="system", now=now)
     return "offer_declined"
 
@@ -519,17 +496,9 @@ def _done(dispatch: Dispatch, *, actor: str, now: datetime) -> str:
         return _late_answer(dispatch, "done")
     before = task.status
     dispatch.status, dispatch.finished_at, dispatch.reason = "done", now, "reported_done"
-    task_service.settle(task)
+    _changed(dispatch, task, actor=actor, event="done", before=before)
     if task.status == "done":
-        task_service._close_offers(task, reason="task_done")  # noqa: SLF001
-    task_service.record_event(
-        task,
-        actor=actor,
-        event="done",
-        before=before,
-        volunteer_id=dispatch.volunteer_id,
-        dispatch_id=dispatch.id,
-    )
+        task_service.close_offers(task, reason="task_done")
     return "task_done"
 
 
@@ -537,19 +506,22 @@ def _step_back(dispatch: Dispatch, task: Task, *, actor: str, now: datetime) -> 
     """A volunteer who had said YES says NO: the place opens again for the next best."""
     before = task.status
     dispatch.status, dispatch.finished_at, dispatch.reason = "cancelled", now, "volunteer_withdrew"
-    if task.status == "in_progress" and not task_service.dispatch_counts(task.id)["started"]:
-        task.status = "assigned"  # settle() re-derives it from the places still held
+    _changed(dispatch, task, actor=actor, event="stepped_back", before=before)
+    dispatch_task(task=task, actor="system", now=now)
+    return "offer_declined"
+
+
+def _changed(dispatch: Dispatch, task: Task, *, actor: str, event: str, before: str) -> None:
+    """After an offer changed: the task's status settled again, and one line of history."""
     task_service.settle(task)
     task_service.record_event(
         task,
         actor=actor,
-        event="stepped_back",
+        event=event,
         before=before,
         volunteer_id=dispatch.volunteer_id,
         dispatch_id=dispatch.id,
     )
-    dispatch_task(task=task, actor="system", now=now)
-    return "offer_declined"
 
 
 def _pending(task_id: str) -> list[Dispatch]:
@@ -560,15 +532,7 @@ def _pending(task_id: str) -> list[Dispatch]:
 def _expire(dispatch: Dispatch, task: Task, *, now: datetime) -> None:
     before = task.status
     dispatch.status, dispatch.finished_at, dispatch.reason = "expired", now, "no_answer"
-    task_service.settle(task)
-    task_service.record_event(
-        task,
-        actor="system",
-        event="expired",
-        before=before,
-        volunteer_id=dispatch.volunteer_id,
-        dispatch_id=dispatch.id,
-    )
+    _changed(dispatch, task, actor="system", event="expired", before=before)
 
 
 @sms_service.on_offer_reply

@@ -356,7 +356,7 @@ def complete_task(*, task: Task, actor: str) -> bool:
         .values(status="done", finished_at=now, reason="completed_by_coordinator")
         .execution_options(synchronize_session=False)
     )
-    _close_offers(task, reason="task_done")
+    close_offers(task, reason="task_done")
     task.status, task.updated_at, task.closed_at = "done", now, now
     record_event(task, actor=actor, event="completed", before=before)
     return True
@@ -382,7 +382,7 @@ def cancel_task(*, task: Task, actor: str, reason: str | None = None) -> bool:
     for dispatch in held:
         dispatch.status, dispatch.finished_at, dispatch.reason = "cancelled", now, "task_cancelled"
         notify_volunteer(dispatch, "task_cancelled")
-    _close_offers(task, reason="task_cancelled")
+    close_offers(task, reason="task_cancelled")
     task.status, task.updated_at, task.closed_at = "cancelled", now, now
     record_event(
         task, actor=actor, event="cancelled", before=before, detail={"reason": reason or ""}
@@ -390,7 +390,7 @@ def cancel_task(*, task: Task, actor: str, reason: str | None = None) -> bool:
     return True
 
 
-def _close_offers(task: Task, *, reason: str) -> list[Dispatch]:
+def close_offers(task: Task, *, reason: str) -> list[Dispatch]:
     """Withdraw the task's unanswered offers and tell each volunteer not to come."""
     pending = list(
         db.session.scalars(
