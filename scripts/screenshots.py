@@ -193,6 +193,22 @@ def main() -> int:
                     shots / "coordinator-volunteer.png",
                     LAPTOP,
                 )
+            _shoot(driver, f"{base}/coordinator/tasks/plan", shots / "coordinator-plan.png", LAPTOP)
+            # A roster of synthetic people (one with an impossible age) up to its preview;
+            # not imported, so the throw-away database is all it touches.
+            roster = Path(tmp) / "refugio.csv"
+            roster.write_text(
+                "Nº registro;Nombre completo;Edad;Sexo;Municipio\n"
+                "201;Marisol Quiñones Vega;41;Mujer;Yauco\n"
+                "202;Tomás Ileana Brau;abc;H;Guánica\n"
+                "203;Wen Li Okafor;29;M;Ponce\n",
+                encoding="utf-8",
+            )
+            driver.get(f"{base}/coordinator/rosters/new")
+            driver.find_element(By.ID, "file").send_keys(str(roster))
+            _fill(driver, {"source_name": "Escuela Segunda Unidad"})
+            driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+            _shoot(driver, "", shots / "coordinator-roster-preview.png", LAPTOP)
         finally:
             driver.quit()
             server.shutdown()

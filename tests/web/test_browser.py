@@ -325,3 +325,32 @@ def test_a_need_with_proposed_pairings_passes_axe(app, live_server, browser, coo
     pairings = wait_for(browser, "#pairings")
     assert "Colmado Rivera" in pairings.text
     assert axe_violations(browser) == []
+
+
+def test_a_roster_is_imported_in_the_browser_and_the_plan_passes_axe(
+    app, live_server, browser, coordinator, tmp_path
+):
+    roster = tmp_path / "refugio.csv"
+    roster.write_text(
+        "Nº registro;Nombre completo;Edad;Sexo\n"
+        "301;Marisol Quiñones Vega;41;Mujer\n"
+        "302;Tomás Ileana Brau;abc;H\n",
+        encoding="utf-8",
+    )
+    log_in(browser, live_server, coordinator)
+    browser.get(live_server + "/coordinator/rosters/new")
+    wait_for(browser, "form #file")
+    assert axe_violations(browser) == []
+    browser.find_element(By.ID, "file").send_keys(str(roster))
+    fill(browser, {"source_name": "Escuela Segunda Unidad"})
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    assert "Row 3" in wait_for(browser, "#problems").text
+    assert axe_violations(browser) == []
+    browser.find_element(By.CSS_SELECTOR, "button[value=import]").click()
+    assert "Row 3" in wait_for(browser, "#bad-rows").text  # the worker runs at once in tests
+    assert browser.find_element(By.ID, "loaded").text == "1"
+    assert axe_violations(browser) == []
+
+    browser.get(live_server + "/coordinator/tasks/plan?lang=ar")
+    wait_for(browser, "main h1")
+    assert axe_violations(browser) == []
