@@ -7,6 +7,7 @@ from flask import Flask, g, request
 from flask_babel import format_date, format_datetime, get_locale
 
 from app.web.i18n import LANGUAGES, direction
+from app.web.reasons import reason_text
 
 
 def register_web(app: Flask) -> None:
@@ -15,6 +16,7 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(public.bp)
     app.register_blueprint(coordinator.bp)
+    app.add_template_global(reason_text)
 
     @app.context_processor
     def _page_context() -> dict:
