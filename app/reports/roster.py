@@ -29,6 +29,7 @@ from app.reports.schemas import ReportInSchema
 
 if TYPE_CHECKING:
     from app.reports.imports import LoadResult
+    from app.reports.models import ImportJob
 
 FORMATS = ("csv", "xlsx")
 PREVIEW_ROWS = 10
@@ -258,6 +259,21 @@ def preview(
         "problems": problems,
         "checked_rows": min(len(table.rows), PREVIEW_CHECKED),
     }
+
+
+def job_preview(job: ImportJob, table: Table | None = None) -> dict[str, Any]:
+    """The preview of a kept roster (see preview) with its job's mapping, kind and defaults."""
+    if table is None:
+        if job.content is None:
+            raise ValidationError(errors={"file": ["This import has finished."]})
+        table = read_table(job.content, job.format)
+    return preview(
+        table,
+        job.mapping,
+        kind=job.kind,
+        source=source_of(job.defaults["source_name"]),
+        defaults=job.defaults,
+    )
 
 
 def format_of(filename: str | None, mimetype: str | None) -> str:

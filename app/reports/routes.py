@@ -359,14 +359,7 @@ def _roster_view(job, table: roster.Table | None = None) -> dict[str, Any]:
     view = {name: getattr(job, name) for name in RosterOutSchema().fields if name != "preview"}
     view["preview"] = None
     if job.status == "previewed" and job.content is not None:
-        table = table or roster.read_table(job.content, job.format)
-        view["preview"] = roster.preview(
-            table,
-            job.mapping,
-            kind=job.kind,
-            source=roster.source_of(job.defaults["source_name"]),
-            defaults=job.defaults,
-        )
+        view["preview"] = roster.job_preview(job, table)
         audit("roster.preview", "import", [job.id])
     return view
 

@@ -160,13 +160,7 @@ def job_page(job_id: str):
     context: dict[str, Any] = {"job": job, "running": job.status in ("queued", "running")}
     if job.status == "previewed" and job.content is not None:
         table = roster.read_table(job.content, job.format)
-        context["preview"] = roster.preview(
-            table,
-            job.mapping,
-            kind=job.kind,
-            source=roster.source_of(job.defaults["source_name"]),
-            defaults=job.defaults,
-        )
+        context["preview"] = roster.job_preview(job, table)
         context["mapping_problems"] = _mapping_problems(table, job.mapping)
         audit("roster.preview", "import", [job.id])
     errors = sorted(job.errors.items(), key=lambda item: int(item[0]))
