@@ -8,19 +8,21 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.errors import AppError, internal_error_response
 from app.extensions import csrf
 
-# Endpoint -> the setting that bounds its request body, for pages that take large files: set
-# before the CSRF check, which reads the form (and would otherwise stop at MAX_CONTENT_LENGTH).
-_LARGE_UPLOADS: dict[str, str] = {}
+# Endpoint -> (the setting that bounds its request body, bytes allowed beyond it), for pages that
+# take files: set before the CSRF check, which reads the form (and would otherwise stop at
+# MAX_CONTENT_LENGTH).
+_LARGE_UPLOADS: dict[str, tuple[str, int]] = {}
 
 
-def allow_large_upload(endpoint: str, setting: str) -> None:
-    """Let `endpoint` take a body up to the setting's bytes instead of MAX_CONTENT_LENGTH."""
-    _LARGE_UPLOADS[endpoint] = setting
+def allow_large_upload(endpoint: str, setting: str, extra: int = 0) -> None:
+    """Let `endpoint` take a body up to the setting's bytes (plus `extra` for the rest of the
+    form) instead of MAX_CONTENT_LENGTH."""
+    _LARGE_UPLOADS[endpoint] = (setting, extra)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -69,10 +71,17 @@ def install(bp: Blueprint) -> None:
 
     @bp.before_request
     def _check_csrf() -> None:
-        if setting := _LARGE_UPLOADS.get(request.endpoint or ""):
-            request.max_content_length = current_app.config[setting]
+        if large := _LARGE_UPLOADS.get(request.endpoint or ""):
+            setting, extra = large
+            request.max_content_length = current_app.config[setting] + extra
         if current_app.config.get("WTF_CSRF_ENABLED", True):
-            csrf.protect()
+            try:
+                csrf.protect()
+            except RequestEntityTooLarge:
+                # The form cannot be read, so nothing will be done with it: the view answers
+                # with its own page (the field's error) instead of a bare 413.
+                if not large:
+                    raise
 
     @bp.after_request
     def _security_headers(response: Any) -> Any:

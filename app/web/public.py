@@ -91,6 +91,11 @@ def _render_form(
     return pages.no_store(response)
 
 
+# A photo up to PHOTO_MAX_BYTES, with the rest of the form, reaches the view (CSRF included);
+# a larger one gets the form back with the photo's error.
+pages.allow_large_upload("web.report_form", "PHOTO_MAX_BYTES", extra=_FORM_ALLOWANCE)
+
+
 @bp.route("/report/<any(missing, found):kind>", methods=["GET", "POST"])
 @config_limit("RATE_LIMIT_REPORTS")
 @committed
@@ -99,7 +104,6 @@ def report_form(kind: str):
     if request.method == "GET":
         return _render_form(kind, {}, {})
     config = current_app.config
-    request.max_content_length = config["PHOTO_MAX_BYTES"] + _FORM_ALLOWANCE
     try:
         form = request.form
         upload = request.files.get("photo")

@@ -296,3 +296,28 @@ def test_the_photo_url_is_on_the_public_address_when_there_is_one(app, post_form
     assert post_form("/report/missing", data, content_type="multipart/form-data").status_code == 303
     [report] = _reports(app)
     assert report.photo_url.startswith("https://reunite.example.org/coordinator/photos/")
+
+
+def test_a_photo_between_one_and_eight_megabytes_reaches_the_form(app, post_form, photo_dir):
+    """The request body limit (MAX_BODY_BYTES, 1 MiB) does not apply to the report form: a
+    photo up to PHOTO_MAX_BYTES is read (CSRF included) and re-encoded."""
+    from PIL import Image
+
+    noisy = Image.effect_noise((1100, 1100), 90).convert("RGB")
+    buffer = io.BytesIO()
+    noisy.save(buffer, format="PNG")
+    photo = buffer.getvalue()
+    assert 1024 * 1024 < len(photo) < app.config["PHOTO_MAX_BYTES"]
+    data = {**MISSING, "photo": (io.BytesIO(photo), "big.png")}
+    response = post_form("/report/missing", data, content_type="multipart/form-data")
+    assert response.status_code == 303, page_text(response)[:500]
+    assert _reports(app)[0].photo_url
+
+
+def test_a_body_over_the_photo_limit_gets_the_form_back_with_the_photos_error(app, post_form):
+    app.config["PHOTO_MAX_BYTES"] = 4096
+    data = {**MISSING, "photo": (io.BytesIO(b"\0" * 600_000), "huge.jpg")}
+    response = post_form("/report/missing", data, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert 'id="photo-error"' in page_text(response)
+    assert _reports(app) == []
