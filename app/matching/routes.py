@@ -15,6 +15,7 @@ from app.matching import service
 from app.matching.models import MatchCandidate
 from app.matching.schemas import (
     ConfirmInSchema,
+    ConsentAnswerListSchema,
     MatchDetailSchema,
     MatchListArgsSchema,
     MatchOutSchema,
@@ -112,6 +113,21 @@ class MatchItem(MethodView):
         match = service.get_match(match_id=match_id, include_minors=_may_see_minors())
         audit("match.read", "report", _report_ids([match]), details={"match_id": match.id})
         return match
+
+
+@blp.route("/matches/<match_id>/consent")
+class MatchConsent(MethodView):
+    @transactional
+    @requires(PERMISSION)
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.response(200, ConsentAnswerListSchema)
+    def get(self, match_id):
+        """The found person's answers to the SMS consent request that confirming sent:
+        `pending`, `granted` (a coordinator may share their contact) or `refused`."""
+        match = service.get_match(match_id=match_id, include_minors=_may_see_minors())
+        answers = service.consent_answers(match=match)
+        audit("match.consent", "report", _report_ids([match]), details={"match_id": match.id})
+        return {"items": answers}
 
 
 @blp.route("/matches/<match_id>/confirm")

@@ -121,3 +121,19 @@ class ReportMatchSchema(_MatchBaseSchema):
 
 MatchPageSchema = page_schema(MatchOutSchema, "MatchPage")
 ReportMatchPageSchema = page_schema(ReportMatchSchema, "ReportMatchPage")
+
+
+class ConsentAnswerSchema(ma.Schema):
+    """A found person's answer to the consent request a confirmed match sent (never the code or
+    the number)."""
+
+    id = ma.fields.String()
+    report_id = ma.fields.String(allow_none=True)
+    status = ma.fields.String(metadata={"enum": ["pending", "granted", "refused"]})
+    created_at = ma.fields.AwareDateTime(default_timezone=UTC)
+    expires_at = ma.fields.AwareDateTime(default_timezone=UTC)
+    decided_at = ma.fields.AwareDateTime(allow_none=True, default_timezone=UTC)
+
+
+class ConsentAnswerListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ConsentAnswerSchema))

@@ -1114,6 +1114,14 @@ def get_match(*, match_id: str, include_minors: bool = True) -> MatchCandidate:
     return match
 
 
+def consent_answers(*, match: MatchCandidate) -> list[Any]:
+    """The found person's answers to "may a coordinator share your contact?" that confirming
+    this match asked by SMS (pending, granted or refused), oldest first."""
+    from app.sms import service as sms_service
+
+    return sms_service.list_consent_requests(match_id=match.id)
+
+
 # --- Decisions --------------------------------------------------------------------------------
 
 

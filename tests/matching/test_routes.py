@@ -773,3 +773,36 @@ def test_without_an_online_geocoder_nothing_is_queued(app, make_report, monkeypa
     report = make_report(**{**JOSE_AT_SHELTER, "last_known_location": FakeOnline.CAMP})
 
     assert [FakeOnline.CAMP, "PR", None, None] in profile_places(app, report["id"])
+
+
+def test_coordinators_see_the_found_persons_consent_answer(
+    app, client, coordinator, make_report, make_key
+):
+    from app.sms import service as sms_service
+    from app.sms.models import ConsentRequest
+
+    found = make_report(**{**JOSE_AT_SHELTER, "contact_phone": "+15555550177", "language": "fr"})
+    missing = make_report(**PEPE)
+    token = coordinator["token"]
+    match = match_between(client, token, missing["id"], found["id"])
+    url = f"{MATCHES}/{match['id']}/consent"
+    assert client.get(url, headers=bearer(token)).get_json() == {"items": []}
+
+    client.post(f"{MATCHES}/{match['id']}/confirm", headers=bearer(token))
+    [pending] = client.get(url, headers=bearer(token)).get_json()["items"]
+    assert (pending["status"], pending["report_id"]) == ("pending", found["id"])
+    assert "code" not in pending and "+1555" not in str(pending)
+
+    with app.app_context():
+        code = db.session.scalar(sa.select(ConsentRequest.code))
+        inbound = sms_service.receive_message(
+            message_sid="SM" + "c" * 32, from_phone="+15555550177", body=f"OUI {code}"
+        )
+        assert inbound is not None
+        db.session.commit()  # handled inline (HUEY_IMMEDIATE)
+    [granted] = client.get(url, headers=bearer(token)).get_json()["items"]
+    assert granted["status"] == "granted" and granted["decided_at"]
+    assert client.get(url, headers=bearer(make_key("read")["token"])).status_code == 403
+    with app.app_context():
+        actions = set(db.session.scalars(sa.select(AuditEvent.action)))
+    assert "match.consent" in actions
