@@ -85,6 +85,8 @@ def _render_form(
             countries=country_choices(language),
             report_languages=LANGUAGES,
             default_language=language,
+            tile_url=current_app.config["MAP_TILE_URL"],
+            attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
         ),
         status,
     )
