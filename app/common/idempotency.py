@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Response, after_this_request, current_app, request
+from flask import Response, current_app, request
 from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -196,14 +196,3 @@ def purge_expired(*, older_than: timedelta) -> int:
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - older_than)
     )
     return result.rowcount or 0
-
-
-def after_commit(job: Callable[..., Any], *args: Any) -> None:
-    """Hand `job(*args)` to the queue once this request has committed (a response under 400):
-    a background task must never look for rows the request might still roll back."""
-
-    @after_this_request
-    def enqueue(response: Response) -> Response:
-        if response.status_code < 400:  # committed
-            job(*args)
-        return response

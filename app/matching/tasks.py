@@ -7,8 +7,8 @@ from typing import Any
 from huey import crontab
 
 from app.common.bulk import chunked
-from app.common.idempotency import after_commit
-from app.extensions import db, huey, in_app_context
+from app.common.jobs import after_commit
+from app.extensions import db, huey, in_app_context, own_app_context
 from app.matching import service
 from app.reports import service as reports_service
 
@@ -16,7 +16,7 @@ BATCH_SIZE = 200
 
 
 @huey.task()
-@in_app_context
+@own_app_context
 def match_reports_task(report_ids: list[str]) -> int:
     """Index, then match, reports by id; returns how many were matched.
 
@@ -36,7 +36,7 @@ def match_reports_task(report_ids: list[str]) -> int:
 
 
 @huey.task(retries=2, retry_delay=60)
-@in_app_context
+@own_app_context
 def geocode_online_task(report_id: str) -> bool:
     """Ask the online geocoder for a report's places the gazetteer did not know (see
     service.geocode_online); a report deleted meanwhile is nothing to do."""

@@ -7,7 +7,8 @@ from flask.views import MethodView
 
 from app.auth.context import BEARER_SECURITY, audit, current_principal, requires
 from app.common.blueprint import Blueprint
-from app.common.idempotency import after_commit, transactional
+from app.common.idempotency import transactional
+from app.common.jobs import after_commit
 from app.errors import AppError, Forbidden, NotFound
 from app.matching.tasks import match_reports_task
 from app.pfif import format as pfif

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.errors import AppError
-from app.extensions import db, huey, in_app_context
+from app.extensions import db, huey, own_app_context
 from app.matching.tasks import match_reports_task
 from app.pfif import service
 from app.reports import service as reports_service
@@ -13,7 +13,7 @@ MAX_LISTED = 2000
 
 
 @huey.task()
-@in_app_context
+@own_app_context
 def import_pfif_task(job_id: str) -> int:
     """Import a queued PFIF document in one transaction, record its summary on the job, then
     queue the matching of what it created or changed. Returns how many persons it created."""

@@ -14,7 +14,8 @@ from app.auth.context import BEARER_SECURITY, audit, current_principal, requires
 from app.auth.principal import Principal
 from app.auth.schemas import AuditPageSchema
 from app.common.blueprint import Blueprint
-from app.common.idempotency import after_commit, transactional
+from app.common.idempotency import transactional
+from app.common.jobs import after_commit
 from app.common.pagination import PageArgsSchema, decode_cursor, page_of
 from app.errors import Forbidden, ValidationError, envelope
 from app.extensions import limit

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from huey import crontab
 
-from app.extensions import db, huey, in_app_context
+from app.extensions import db, huey, in_app_context, own_app_context
 from app.matching import service as matching_service
 from app.matching.tasks import match_reports_task
 from app.reports import roster, service
@@ -57,7 +57,7 @@ def close_reunifications_task() -> int:
 
 
 @huey.task()
-@in_app_context
+@own_app_context
 def import_roster_task(job_id: str) -> int:
     """Load a queued roster a batch at a time (each committed, with the job's progress), then
     queue the matching of what it loaded. Returns how many reports were loaded."""

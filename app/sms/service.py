@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.common.bulk import chunked
 from app.common.ids import REFERENCE_ALPHABET, is_id
+from app.common.jobs import after_commit
 from app.common.phones import PhoneError, normalize_phone
 from app.common.time import utcnow
 from app.errors import NotFound, ValidationError
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 RETRY_CODES = frozenset({20429, 21611, 30001, 30003, 30008})
 PERMANENT_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 21606, 21212})
 OPTED_OUT_CODE = 21610
-# session.info key: work to hand to the queue once the session's transaction has committed.
-AFTER_COMMIT = "sms_after_commit"
 # Follow-up texts from a number thread onto its latest FIND or SAFE report for this long.
 CONVERSATION = timedelta(days=7)
 # A found person may answer a consent request for this long; the SMS itself must arrive within
@@ -126,7 +125,11 @@ def set_opt_out(*, contact: Contact, opted_out: bool) -> None:
 
 
 def _after_commit(kind: str, item_id: str) -> None:
-    db.session.info.setdefault(AFTER_COMMIT, []).append((kind, item_id))
+    """Send the outbox row, or handle the inbound message, once this transaction commits."""
+    from app.sms import tasks  # the tasks module imports this one
+
+    job = tasks.send_outbox_task if kind == "send" else tasks.handle_inbound_task
+    after_commit(job, item_id)
 
 
 def task_title(kind: str, language: str | None) -> str | None:

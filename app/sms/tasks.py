@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 
 from huey import crontab
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from app.extensions import db, huey, own_app_context
 from app.sms import service
@@ -77,20 +75,3 @@ def sweep_outbox_task() -> dict[str, int]:
         "due": len(result.due),
         "silent": len(result.silent),
     }
-
-
-_TASKS = {"send": send_outbox_task, "inbound": handle_inbound_task}
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_committed(session: Session) -> None:
-    for kind, item_id in session.info.pop(service.AFTER_COMMIT, ()):
-        try:
-            _TASKS[kind](item_id)
-        except Exception:  # noqa: BLE001 - the row is committed; the sweep will enqueue it
-            log.exception("sms.enqueue_failed kind=%s id=%s", kind, item_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(service.AFTER_COMMIT, None)

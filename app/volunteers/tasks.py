@@ -1,18 +1,16 @@
 """Background work of the volunteers domain (`huey_consumer app.worker.huey`): a task's first
-round of offers after the commit that created it, the sweep that expires unanswered offers and
-sends the next round, and the expiry of donors' offers."""
+round of offers (queued by tasks.request_dispatch once its transaction commits), the sweep that
+expires unanswered offers and sends the next round, and the expiry of donors' offers."""
 
 from __future__ import annotations
 
 import logging
 
 from huey import crontab
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from app.extensions import db, huey, own_app_context
 from app.volunteers.models import Task
-from app.volunteers.service import dispatch, donations, tasks
+from app.volunteers.service import dispatch, donations
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +65,3 @@ def expire_donation_offers_task() -> int:
     if expired:
         log.info("donations.expired offers=%d", expired)
     return expired
-
-
-@event.listens_for(Session, "after_commit")
-def _dispatch_committed(session: Session) -> None:
-    for task_id in session.info.pop(tasks.AFTER_COMMIT, ()):
-        try:
-            dispatch_task_job(task_id)
-        except Exception:  # noqa: BLE001 - the task is committed and open: the sweep sends it
-            log.exception("dispatch.enqueue_failed task=%s", task_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(tasks.AFTER_COMMIT, None)

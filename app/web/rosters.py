@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from app.auth.context import audit
-from app.common.idempotency import after_commit, committed
+from app.common.idempotency import committed
+from app.common.jobs import after_commit
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.reports import roster
 from app.reports import service as reports_service

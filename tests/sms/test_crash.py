@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from app.common import jobs
 from app.common.time import utcnow
 from app.extensions import db
 from app.sms import service
@@ -43,7 +44,7 @@ def test_sigkill_mid_batch_then_restart(app, twilio, database_url, outbox):
             ).id
             for phone in phones
         ]
-        db.session.info.pop(service.AFTER_COMMIT)  # the worker below is the only sender
+        db.session.info.pop(jobs.PENDING)  # the worker below is the only sender
         db.session.commit()
     twilio.will(*[Reply(delay=1.0)] * 6)  # slow answers: the worker dies waiting for one
     settings = {

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.common import jobs
 from app.common.time import utcnow
 from app.extensions import db
 from app.sms import pacing, service
@@ -209,7 +210,7 @@ def test_the_sweep_expires_requeues_and_reclaims(app, twilio, queue, outbox):
             to="+15555550105", template="test", language="en", params={}, dedupe_key="dead"
         )
         dead.status, dead.lease_until, dead.claimed_at = "sending", now - timedelta(seconds=1), now
-        db.session.info.pop(service.AFTER_COMMIT)  # the enqueue was lost with the crash
+        db.session.info.pop(jobs.PENDING)  # the enqueue was lost with the crash
         dead_id = dead.id
         db.session.commit()
         result = service.sweep_outbox()
@@ -229,7 +230,7 @@ def test_a_row_is_sent_once_however_many_workers_try(app, twilio, outbox):
             to="+15555550106", template="test", language="en", params={}, dedupe_key="race"
         )
         outbox_id = row.id
-        db.session.info.pop(service.AFTER_COMMIT)  # the workers below are the only senders
+        db.session.info.pop(jobs.PENDING)  # the workers below are the only senders
         db.session.commit()
     outcomes: list[str] = []
     barrier = threading.Barrier(4)
@@ -258,7 +259,7 @@ def test_sends_are_paced_per_sender(app, twilio, monkeypatch):
             ).id
             for i in range(5)
         ]
-        db.session.info.pop(service.AFTER_COMMIT)
+        db.session.info.pop(jobs.PENDING)
         db.session.commit()
         waits: list[float] = []
         for outbox_id in ids:
@@ -295,7 +296,7 @@ def test_a_message_that_keeps_killing_its_worker_is_given_up(app, outbox):
         row = service.queue_message(
             to="+15555550108", template="test", language="en", params={}, dedupe_key="poison"
         )
-        db.session.info.pop(service.AFTER_COMMIT)
+        db.session.info.pop(jobs.PENDING)
         row.status, row.attempts = "sending", 3
         row.lease_until = utcnow() - timedelta(seconds=1)
         outbox_id = row.id

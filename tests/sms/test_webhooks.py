@@ -8,6 +8,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from app.common import jobs
 from app.extensions import db
 from app.sms import service
 from app.sms.models import Contact, OutboxMessage
@@ -135,7 +136,7 @@ def test_a_receipt_that_beats_twilios_answer_is_kept(app, twilio, signed, outbox
         outbox_id = service.queue_message(
             to="+15555550110", template="test", language="en", params={}, dedupe_key="fast"
         ).id
-        db.session.info.pop(service.AFTER_COMMIT)
+        db.session.info.pop(jobs.PENDING)
         db.session.commit()
 
     def send():

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 
 from app.common.fields import point_errors
 from app.common.ids import is_id
+from app.common.jobs import after_commit
 from app.common.locks import lock_row
 from app.common.phones import PhoneError, normalize_phone
 from app.common.time import utcnow
@@ -52,8 +53,6 @@ EDITABLE = frozenset(
 # A confirmed match's follow-up: a verification visit, and the escort home if it checks out.
 MATCH_TASK_TITLE = "Reunification escort / verification visit"
 MATCH_TASK_WINDOW = timedelta(hours=48)
-# Tasks whose first round of offers goes out after the transaction commits (app.volunteers.tasks).
-AFTER_COMMIT = "volunteers_dispatch_after_commit"
 
 
 def _check(task: Task, *, now: datetime) -> None:
@@ -166,8 +165,10 @@ def create_task_for_match(*, match_id: str, missing_report: Any, found_report: A
 def request_dispatch(task: Task) -> None:
     """Send the task's first round of offers once this transaction has committed (and, should
     that hand-over be lost, the minute's sweep sends it)."""
+    from app.volunteers.tasks import dispatch_task_job  # the tasks module imports this one
+
     task.on_hold = False
-    db.session.info.setdefault(AFTER_COMMIT, []).append(task.id)
+    after_commit(dispatch_task_job, task.id)
 
 
 def get_task(*, task_id: str) -> Task:
